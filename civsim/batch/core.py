@@ -1,0 +1,394 @@
+"""The vectorised batch core: B independent runs advancing together.
+
+State lives in arrays with a leading batch axis; social ties of all runs form
+one block-diagonal sparse matrix, so engagement contagion is one sparse
+product per step. Every mechanism is a call into :mod:`civsim.rules` or
+:mod:`civsim.process`, the same functions the Mesa engine's agents call, and
+each run draws from its own generator in the same order as the Mesa engine
+(:func:`civsim.rules.draw_step`), so the two engines dock exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from civsim import metrics, process, rules, seeding
+from civsim.params import SCHEMA
+from civsim.process import col
+from civsim.world import SHOCK_KINDS, build_world, dims_of
+
+INTERVENTIONS = ("cut_budget", "shock_economic", "shock_environmental", "convene", "fund_networks", "open_coproduction")
+"""Live interventions a trainer can make (see :meth:`BatchModel.intervene`)."""
+
+
+class BatchModel:
+    """B runs of the civsim model over numpy/scipy arrays.
+
+    Parameters
+    ----------
+    points : list of dict
+        One resolved parameter dict per run (see :func:`civsim.params.resolve`).
+        Structural parameters (sizes, domains) must be equal across runs.
+    seeds : list of numpy.random.SeedSequence
+        One per run; run i draws only from its own stream, so its result does
+        not depend on the other runs in the batch.
+    """
+
+    def __init__(self, points: list[dict[str, Any]], seeds: list[np.random.SeedSequence]):
+        if len(points) != len(seeds) or not points:
+            raise ValueError("need one seed per parameter point, and at least one run")
+        for name, p in SCHEMA.items():
+            if p.structural and any(pt[name] != points[0][name] for pt in points):
+                raise ValueError(f"structural parameter {name!r} must be equal across a batch")
+        self.points = points
+        self.seeds = seeds
+        self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
+        worlds = [build_world(pt, rng) for pt, rng in zip(points, self.rngs)]
+        w0 = worlds[0]
+        self.dims = w0.dims
+        self.B = B = len(points)
+        self.domains = w0.domains
+        self.cross_impact_structure = w0.cross_impact
+        self.shock_masks = w0.shock_masks
+        self.P = process.stack_params(points)
+        self.net_hood = w0.net_hood
+        self.hood = w0.hood
+
+        def stack(name):
+            return np.stack([getattr(w, name) for w in worlds])
+
+        self.group = stack("group")
+        self.capacity = stack("capacity")
+        self.threshold = stack("threshold")
+        self.trust = stack("trust")
+        self.engaged = stack("engaged")
+        self.member = stack("member")
+        self.ties = sp.block_diag([w.ties for w in worlds], format="csr", dtype=np.float32)
+        self.degree = np.asarray(self.ties.sum(axis=1)).reshape(B, -1).astype(float)
+        self.outcomes = stack("outcomes")
+        self.reference = self.outcomes.copy()
+        self.base = stack("base")
+        self.pop = stack("pop")
+        self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
+        self.alive = stack("net_alive")
+        self.net_focus = stack("net_focus")
+        self.net_age = stack("net_age")
+        S, A, K = self.dims.S, self.dims.A, self.dims.K
+        self.net_resources = np.zeros((B, S))
+        self.net_cohesion = np.where(self.alive, col(self.P["trust_initial"], 2), 0.0)
+        self.sector = stack("sector")
+        self.remit = stack("remit")
+        self.remit_share = self.remit / self.remit.sum(axis=-1, keepdims=True)
+        self.efficiency = stack("efficiency")
+        self.openness = stack("openness")
+        self.agencies = {
+            "historic": stack("historic"),
+            "protected_eligible": stack("protected_eligible"),
+            "remit": self.remit,
+            "openness": self.openness,
+            "budget": np.zeros((B, A)),
+        }
+        self.link = np.stack([rules.coordination_link(w.remit, w.cross_impact) for w in worlds])
+        self.coord = np.zeros((B, A, A), dtype=bool)
+        self.ally = np.zeros((B, S + A, S + A), dtype=bool)
+        budget0 = self.P["council_budget"].copy()
+        self.council = {
+            "budget0": budget0,
+            "budget": budget0.copy(),
+            "shock_factor": np.ones(B),
+            "budget_change": np.zeros(B),
+            "weights": np.full((B, K), 1.0 / K),
+            "own": np.full((B, K), 1.0 / K),
+            "service0": budget0 * (1.0 - self.P["convening_funds"] - self.P["network_grants"]),
+            "convening": np.zeros(B),
+            "grant_pool": np.zeros(B),
+        }
+        ctx = process.cell_context(self.outcomes, self.council["weights"])
+        self.trend = ctx["index"].copy()
+        self.spend = np.zeros(B)
+        self.month = 0
+        self.interventions: list[tuple[int, str, float]] = []
+        self._index0: np.ndarray | None = None
+        self._shock_now = np.zeros(B)
+        self._records: list[dict[str, np.ndarray]] = []
+        self._record()
+
+    # ------------------------------------------------------------------
+    @property
+    def cross_impact(self) -> np.ndarray:
+        """The system of challenges of run 0: C scaled by its interdependence."""
+        return self.cross_impact_structure * self.P["interdependence"][0]
+
+    @property
+    def net_members(self) -> np.ndarray:
+        """Members per network slot (B, S)."""
+        B, S = self.alive.shape
+        has = self.member >= 0
+        idx = (np.arange(B)[:, None] * S + self.member)[has]
+        return np.bincount(idx, minlength=B * S).reshape(B, S)
+
+    def _record(self) -> None:
+        m = metrics.step_metrics(
+            outcomes=self.outcomes, pop=self.pop, weights=self.council["weights"], engaged=self.engaged,
+            group=self.group, trust=self.trust, member=self.member, alive=self.alive, ally=self.ally,
+            coord=self.coord, budget=self.council["budget"], spend=self.spend, index0=self._index0,
+            shock=self._shock_now, domains=self.domains,
+        )
+        if self._index0 is None:
+            self._index0 = m["outcome_index"].copy()
+        m["step"] = np.full(self.B, self.month, dtype=float)
+        self._records.append(m)
+
+    def frame(self) -> pd.DataFrame:
+        """Every recorded step of every run: columns ``run``, ``step``, then the metrics."""
+        cols = ["step"] + metrics.series_columns(self.domains, self.dims.G, self.dims.M)
+        data = {c: np.stack([r[c] for r in self._records], axis=1).ravel() for c in cols}
+        T = len(self._records)
+        df = pd.DataFrame({"run": np.repeat(np.arange(self.B), T), **data})
+        df["step"] = df["step"].astype(np.int64)
+        return df
+
+    def run(self, steps: int, progress: Callable[[int, int], None] | None = None) -> BatchModel:
+        """Advance ``steps`` months, calling ``progress(done, total)`` after each."""
+        for i in range(steps):
+            self.step()
+            if progress is not None:
+                progress(i + 1, steps)
+        return self
+
+    # ------------------------------------------------------------------
+    def intervene(self, name: str, value: float) -> None:
+        """Change the world now, as a trainer would during a workshop.
+
+        ``cut_budget``: cut the council budget by share ``value`` from now on;
+        ``shock_economic`` / ``shock_environmental``: a shock of size ``value``
+        in every neighbourhood; ``convene``: spend share ``value`` of the budget
+        convening partnerships; ``fund_networks``: grant share ``value`` to
+        networks; ``open_coproduction``: set every agency's openness to ``value``.
+        """
+        if name not in INTERVENTIONS:
+            raise ValueError(f"unknown intervention {name!r}: expected one of {', '.join(INTERVENTIONS)}")
+        c, v = self.council, float(value)
+        if name == "cut_budget":
+            c["shock_factor"] = c["shock_factor"] * (1.0 - v)
+            c["budget"] = c["budget"] * (1.0 - v)
+            self.agencies["budget"] = self.agencies["budget"] * (1.0 - v)
+        elif name.startswith("shock_"):
+            kind = SHOCK_KINDS.index(name.removeprefix("shock_"))
+            mask = self.shock_masks[kind] * v
+            hit = np.ones((self.B, self.dims.M))
+            self.outcomes = rules.apply_shock(self.outcomes, hit, mask, 1.0)
+            self._shock_now = np.ones(self.B)
+        elif name == "convene":
+            self.P["convening_funds"] = np.full(self.B, v)
+        elif name == "fund_networks":
+            self.P["network_grants"] = np.full(self.B, v)
+            c["grant_pool"] = c["budget"] * v / rules.MONTHS_PER_YEAR
+        elif name == "open_coproduction":
+            self.openness[:] = v
+        self.interventions.append((self.month, name, v))
+
+    # ------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance all runs one month: decide on the state at t, then apply."""
+        d, P, B = self.dims, self.P, self.B
+        N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
+        t = self.month
+        draws = [rules.draw_step(rng, d) for rng in self.rngs]
+        U = {k: np.stack([x[k] for x in draws]) for k in draws[0]}
+        c, ag = self.council, self.agencies
+
+        if t % rules.MONTHS_PER_YEAR == 0:
+            need_k = process.need_by_domain(self.outcomes, self.pop_share)
+            if t > 0:
+                agg = self._aggregates()
+                prio = process.cell_context(self.outcomes, c["weights"])["prio"]
+                voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
+                allied = process.allied_by_domain(P, self.ally, self.alive, self.net_focus, agg["members"], N, K)
+                process.revise_agenda(P, c, need_k, voice, allied)
+            process.yearly_budget(P, t // rules.MONTHS_PER_YEAR, c, ag, need_k)
+
+        occurred, kind, hit = process.shock_hits(P, t, U["shock"])
+        mask = self.shock_masks[kind] * col(P["shock_size"], 2)
+        self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
+        budget_hit = np.where(occurred & (kind == SHOCK_KINDS.index("budget")), P["shock_size"], 0.0)
+        c["shock_factor"] = c["shock_factor"] * (1.0 - budget_hit)
+        c["budget"] = c["budget"] * (1.0 - budget_hit)
+        ag["budget"] = ag["budget"] * col(1.0 - budget_hit, 2)
+        shock_now = np.maximum(occurred.astype(float), self._shock_now)
+
+        ctx = process.cell_context(self.outcomes, c["weights"])
+        n_allies = self.ally[:, :S, :].sum(axis=2)
+        mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(P["alliance_synergy"], 2))
+        agg = self._aggregates(mult, n_allies)
+
+        # Citizens: engagement, trust, membership
+        eng = self.engaged
+        count = (self.ties @ eng.ravel().astype(np.float32)).reshape(B, N).astype(float)
+        frac = process.tie_share(count, self.degree)
+        has = self.member >= 0
+        slot = np.where(has, self.member, 0)
+        coh_i = np.where(has, np.take_along_axis(self.net_cohesion, slot, axis=1), 0.0)
+        push = rules.engagement_push(frac, self.capacity, self.trust, coh_i, col(P["contagion_weight"], 2), col(P["trust_engagement_weight"], 2))
+        thr = rules.effective_threshold(self.threshold, self.group > 0, col(P["participation_barrier"], 2), col(P["outreach"], 2))
+        burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
+        contact = rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity)
+        engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
+
+        cell = self.hood * G + self.group
+        match_i = np.take_along_axis(ctx["match"].reshape(B, M * G), cell, axis=1)
+        trend_i = np.take_along_axis((ctx["index"] - self.trend).reshape(B, M * G), cell, axis=1)
+        open_mean = self.openness.mean(axis=1)
+        target = rules.trust_target(
+            match_i, trend_i, col(c["budget_change"], 2), eng * col(open_mean, 2),
+            col(P["trust_cut_sensitivity"], 2), col(P["trust_coproduction_gain"], 2),
+        )
+        trust_next = rules.next_trust(self.trust, target, col(P["trust_rate"], 2))
+
+        members = agg["members"]
+        dissolving = rules.network_dissolves(self.alive, members, self.net_age, col(P["network_min_members"], 2))
+        avail = self.alive & ~dissolving
+        per_hood = S // M if M else 0
+        avail_h = avail.reshape(B, M, per_hood)
+        n_avail = avail_h.sum(axis=2)
+        rank = np.cumsum(avail_h, axis=2) - 1
+        table = np.full((B, M, max(per_hood, 1)), -1, dtype=np.int64)
+        bb, mm, jj = np.nonzero(avail_h)
+        table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
+        join_rate = P["join_rate"] * P["networks_enabled"]
+        choice = rules.join_choice(U["join"], col(join_rate, 2), n_avail[np.arange(B)[:, None], self.hood[None, :]])
+        stays = has & eng & ~np.take_along_axis(dissolving, slot, axis=1)
+        joins = ~has & eng & (choice >= 0)
+        joined = table[np.arange(B)[:, None], self.hood[None, :], np.maximum(choice, 0)]
+        member_next = np.where(stays, self.member, np.where(joins, joined, -1))
+
+        # Networks: resources, cohesion, dissolution, founding, scaling
+        grant = process.network_grants(c["grant_pool"], N, members)
+        res_next = np.where(self.alive, rules.network_resources(self.net_resources, agg["member_capacity"], grant, col(P["network_dues"], 2)), 0.0)
+        trust_mean = process.member_trust_mean(agg["member_trust"], members)
+        coh_next = np.where(self.alive, rules.network_cohesion(self.net_cohesion, trust_mean, members > 0), 0.0)
+        age_next = np.where(self.alive, self.net_age + 1, 0)
+        wants = rules.network_wants_to_scale(
+            self.alive, dissolving, members, self.net_cohesion, col(P["network_found_size"], 2), U["scale"], col(P["scaling_rate"], 2)
+        )
+        founders = (agg["unaffiliated_engaged_hood"] >= col(P["network_found_size"], 2)) & (col(P["networks_enabled"], 2) > 0)
+        focus_h = process.hood_focus(self.outcomes, self.pop)
+        alive_next = avail.copy()
+        focus_next = self.net_focus.copy()
+        for b in range(B):
+            new_focus, parent = rules.claim_slots(self.alive[b], self.net_hood, dissolving[b], founders[b], focus_h[b], wants[b], self.net_focus[b])
+            new = new_focus >= 0
+            alive_next[b] |= new
+            focus_next[b] = np.where(new, new_focus, focus_next[b])
+            coh_next[b] = np.where(new, rules.NEW_NETWORK_COHESION, coh_next[b])
+            age_next[b] = np.where(new, 0, age_next[b])
+            res_next[b] = np.where(new, 0.0, res_next[b])
+            for s in np.flatnonzero(parent >= 0):
+                gift = rules.SCALING_TRANSFER * res_next[b, parent[s]]
+                res_next[b, s] = gift
+                res_next[b, parent[s]] -= gift
+        res_next = np.where(dissolving, 0.0, res_next)
+        coh_next = np.where(dissolving, 0.0, coh_next)
+        age_next = np.where(dissolving, 0, age_next)
+
+        # Agencies: coordination ties and delivery
+        pressure = process.budget_pressure(ag["budget"], ag["budget0"])
+        iu, ju = np.triu_indices(A, 1)
+        pair_pressure = np.maximum(pressure[:, iu], pressure[:, ju])
+        tied = rules.next_coordination(
+            self.coord[:, iu, ju], self.link[:, iu, ju], U["coordination"], col(P["coordination_propensity"], 2),
+            col(P["convening_funds"], 2), pair_pressure, col(P["coordination_decay"], 2),
+            col(P["coordination_cut_sensitivity"], 2), col(P["coordination_enabled"], 2) > 0,
+        )
+        coord_next = np.zeros_like(self.coord)
+        coord_next[:, iu, ju] = tied
+        coord_next[:, ju, iu] = tied
+        n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
+        effort = rules.agency_effort(ag["budget"] / rules.MONTHS_PER_YEAR, self.efficiency, n_partners, col(P["coordination_cost"], 2))
+        partner_frac = n_partners / max(A - 1, 1)
+        benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
+        domain = rules.domain_effort(effort, self.remit_share, partner_share, partner_frac, self.cross_impact_structure, benefit)
+        effort_k = domain.sum(axis=1)
+
+        # Alliances between networks, and between networks and agencies
+        ally_next = self._next_alliances(U["alliance"], avail, agg["hood_trust"])
+
+        # Outcomes
+        inputs = (
+            process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
+            + process.coproduction_inputs(
+                P, process.openness_by_domain(P, self.remit, self.openness), ctx["prio"],
+                agg["unaffiliated"], agg["members_k"], self.pop,
+            )
+            + process.network_action_inputs(
+                process.network_action(P, self.net_resources, mult, self.alive, self.net_hood, self.net_focus, M, K), self.pop, G
+            )
+        )
+        aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
+        out_next, ref_next = process.update_outcomes(
+            P, t, self.outcomes, self.reference, inputs, self.base, self.cross_impact_structure, aid
+        )
+
+        # Apply
+        self.engaged = engaged_next
+        self.trust = trust_next
+        self.member = member_next
+        self.alive, self.net_focus, self.net_resources = alive_next, focus_next, res_next
+        self.net_cohesion, self.net_age = coh_next, age_next
+        self.coord = coord_next
+        self.ally = ally_next
+        self.outcomes, self.reference = out_next, ref_next
+        self.trend = rules.next_trend(self.trend, ctx["index"])
+        self.spend = self.spend + c["budget"] / rules.MONTHS_PER_YEAR
+        self.month = t + 1
+        self._shock_now = shock_now
+        self._record()
+        self._shock_now = np.zeros(B)
+
+    def _aggregates(self, mult: np.ndarray | None = None, n_allies: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        S = self.dims.S
+        if n_allies is None:
+            n_allies = self.ally[:, :S, :].sum(axis=2)
+        if mult is None:
+            mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
+        return process.citizen_aggregates(
+            self.hood, self.group, self.engaged, self.member, self.capacity, self.trust, mult,
+            self.net_focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
+        )
+
+    def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
+        P, S, A, B = self.P, self.dims.S, self.dims.A, self.B
+        si, sj = np.triu_indices(S, 1)
+        fa, fb = self.net_focus[:, si], self.net_focus[:, sj]
+        aff_nn = rules.network_affinity(fa, fb, self.cross_impact_structure, self.net_cohesion[:, si], self.net_cohesion[:, sj])
+        ok_nn = avail[:, si] & avail[:, sj]
+        ns, na = np.divmod(np.arange(S * A), A)
+        remit_focus = np.take_along_axis(self.remit[:, na, :], self.net_focus[:, ns][..., None], axis=2)[..., 0]
+        trust_s = np.take_along_axis(hood_trust, np.broadcast_to(self.net_hood[ns], (B, ns.size)), axis=1)
+        aff_na = rules.agency_network_affinity(remit_focus, self.openness[:, na], trust_s)
+        ok_na = avail[:, ns]
+        rows = np.concatenate([si, ns])
+        cols = np.concatenate([sj, S + na])
+        tied = self.ally[:, rows, cols]
+        new = rules.next_alliance(
+            tied, np.concatenate([aff_nn, aff_na], axis=1), u, col(P["alliance_propensity"], 2),
+            col(P["alliance_decay"], 2), col(P["alliances_enabled"], 2) > 0,
+        ) & np.concatenate([ok_nn, ok_na], axis=1)
+        ally = np.zeros_like(self.ally)
+        ally[:, rows, cols] = new
+        ally[:, cols, rows] = new
+        return ally
+
+
+def run_batch(points: list[dict[str, Any]], seeds: list[np.random.SeedSequence], steps: int,
+              progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Run B runs for ``steps`` months and return their series (column ``run``)."""
+    return BatchModel(points, seeds).run(steps, progress).frame()
+
+
+__all__ = ["BatchModel", "run_batch", "INTERVENTIONS", "dims_of"]

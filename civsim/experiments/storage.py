@@ -1,0 +1,216 @@
+"""Sweep results on disk: atomic chunk files, the resume index, the manifest.
+
+Layout of a results directory ``DIR``::
+
+    DIR/_manifest.json        experiment, resolved design, seeds, versions, sessions
+    DIR/part-000000.parquet   one file per finished chunk of runs
+    DIR/part-000001.parquet
+    ...
+    DIR/_report/              figures and summary written by `civsim report`
+    DIR/_sensitivity/         indices written by `civsim sensitivity`
+
+Parquet readers skip names starting with ``_`` or ``.``, so
+``pandas.read_parquet(DIR)`` reads exactly the results.
+
+Each chunk is written to a hidden temporary file, flushed to disk and renamed
+into place, so a killed sweep leaves either a whole chunk file or none. The
+resume index is the set of chunk files present. The manifest holds a hash of
+everything that determines the results (resolved parameters, design points,
+replicates, steps, seed, outputs, chunking, engine); a directory made by a
+different experiment is refused, never mixed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from civsim.errors import UserError
+
+MANIFEST = "_manifest.json"
+"""Manifest file name (leading underscore: ignored by Parquet readers)."""
+
+FORMAT = "civsim-sweep/1"
+"""Version of the results layout."""
+
+_PART = re.compile(r"^part-(\d{6})\.parquet$")
+
+
+def part_name(chunk: int) -> str:
+    """File name of chunk ``chunk``."""
+    return f"part-{chunk:06d}.parquet"
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no spaces: the input of :func:`identity_hash`."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def identity_hash(identity: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an experiment's identity."""
+    return hashlib.sha256(canonical_json(identity).encode("ascii")).hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a hidden temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Say in a few words which parts of two experiment identities differ."""
+    parts = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict) and key == "base":
+            names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            shown = ", ".join(f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in names[:3])
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            parts.append(f"parameters {shown}{more}")
+        elif isinstance(a, (int, float, str)) and isinstance(b, (int, float, str)):
+            parts.append(f"{key} {a!r} -> {b!r}")
+        else:
+            parts.append(f"{key} changed")
+    return "; ".join(parts) or "unknown differences"
+
+
+class ResultStore:
+    """A results directory: manifest, chunk files and resume index.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The directory (created by :meth:`prepare` when missing).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        """Path of the manifest."""
+        return self.root / MANIFEST
+
+    def read_manifest(self) -> dict[str, Any]:
+        """Load the manifest.
+
+        Raises
+        ------
+        UserError
+            When the directory holds no (readable) manifest.
+        """
+        try:
+            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(
+                f"{self.root}: not a civsim sweep directory (no {MANIFEST}); run `civsim sweep EXPERIMENT --out {self.root}`"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{self.manifest_path}: cannot read the manifest: {exc}") from None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest atomically."""
+        text = json.dumps(manifest, indent=1, sort_keys=False, allow_nan=False) + "\n"
+        atomic_write_bytes(self.manifest_path, text.encode("utf-8"))
+
+    def prepare(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the directory, or check an existing one holds the same experiment.
+
+        Parameters
+        ----------
+        manifest : dict
+            The new manifest; its ``hash`` and ``identity`` are compared with
+            the stored ones.
+
+        Returns
+        -------
+        dict
+            The manifest to keep updating: the stored one when resuming (its
+            ``sessions`` preserved), else ``manifest``, written to disk.
+
+        Raises
+        ------
+        UserError
+            If ``root`` is a file, a non-empty directory without a manifest,
+            or holds results of a different experiment.
+        """
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise UserError(f"--out {root}: is a file, not a directory; choose another --out")
+        if self.manifest_path.exists():
+            old = self.read_manifest()
+            if old.get("hash") != manifest["hash"]:
+                what = describe_changes(old.get("identity", {}), manifest["identity"])
+                name = old.get("experiment", {}).get("path", "?")
+                raise UserError(
+                    f"--out {root}: holds results of a different experiment ({name}; {what}); "
+                    "refusing to mix them: use a new --out directory, or delete this one to start over"
+                )
+            self.remove_temporaries()
+            old["sessions"] = old.get("sessions", [])
+            return old
+        if root.is_dir() and any(not p.name.startswith(".") for p in root.iterdir()):
+            raise UserError(
+                f"--out {root}: exists and is not a civsim sweep directory (no {MANIFEST}); choose a new or empty directory"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        self.remove_temporaries()
+        self.write_manifest(manifest)
+        return manifest
+
+    def remove_temporaries(self) -> None:
+        """Delete temporary files left by an interrupted write."""
+        if self.root.is_dir():
+            for p in self.root.glob(".*.tmp-*"):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+    def done_chunks(self) -> set[int]:
+        """Chunk ids whose files are present: the resume index."""
+        if not self.root.is_dir():
+            return set()
+        out = set()
+        for p in self.root.iterdir():
+            m = _PART.match(p.name)
+            if m:
+                out.add(int(m.group(1)))
+        return out
+
+    def write_chunk(self, chunk: int, table: pa.Table) -> Path:
+        """Write one chunk's table atomically; return its path."""
+        final = self.root / part_name(chunk)
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        pq.write_table(table, tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        _fsync_dir(self.root)
+        return final
+
+    def part_paths(self) -> list[Path]:
+        """Chunk files, in chunk order."""
+        return sorted(p for p in self.root.iterdir() if _PART.match(p.name))

@@ -1,0 +1,341 @@
+"""CivicModel: the civsim model as a Mesa 3 model.
+
+``step()`` reads as the model's monthly schedule: the council's yearly cycle,
+shocks, everyone deciding on the state at t, then everyone applying their
+decisions, then data collection. See docs/ODD.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+from mesa.agent import AgentSet
+import numpy as np
+import pandas as pd
+
+from civsim import metrics, process, rules
+from civsim.agents import Agency, Citizen, Council, Network
+from civsim.params import resolve
+from civsim.seeding import run_sequence
+from civsim.world import SHOCK_KINDS, build_world
+
+
+class CivicModel(mesa.Model):
+    """A locality of citizens, networks, agencies and a council.
+
+    Parameters
+    ----------
+    params : dict, optional
+        Parameter overrides (validated against the schema) or a fully resolved dict.
+    seed : int
+        The run's seed; the run's stream is ``SeedSequence(seed, spawn_key=key)``.
+    key : tuple of int
+        Spawn key of this run (e.g. ``(replicate,)``); empty for a single run.
+    """
+
+    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0, key: tuple[int, ...] = ()) -> None:
+        super().__init__(rng=np.random.default_rng(run_sequence(seed, key)))
+        self.p = resolve(params)
+        self.P = process.stack_params([self.p])
+        self.seed = seed
+        self.key = key
+        self.world = w = build_world(self.p, self.rng)
+        self.dims = w.dims
+        self.month = 0
+        self.outcomes = w.outcomes[None].copy()
+        self.reference = self.outcomes.copy()
+        self.base = w.base[None]
+        self.pop = w.pop[None]
+        self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
+        self.citizen_list = [
+            Citizen(self, i, int(w.hood[i]), int(w.group[i]), float(w.capacity[i]), float(w.threshold[i]),
+                    float(w.trust[i]), bool(w.engaged[i]), int(w.member[i]))
+            for i in range(w.dims.N)
+        ]
+        indptr, indices = w.ties.indptr, w.ties.indices
+        for i, c in enumerate(self.citizen_list):
+            c.ties = [self.citizen_list[j] for j in indices[indptr[i]:indptr[i + 1]]]
+        self.slots: list[Network | None] = [None] * w.dims.S
+        for s in np.flatnonzero(w.net_alive):
+            self.slots[s] = Network(self, int(s), int(w.net_hood[s]), int(w.net_focus[s]), 0.0, self.p["trust_initial"], int(w.net_age[s]))
+        self.agency_list = [
+            Agency(self, a, int(w.sector[a]), w.remit[a], float(w.efficiency[a]), float(w.openness[a]),
+                   float(w.historic[a]), float(w.protected_eligible[a]))
+            for a in range(w.dims.A)
+        ]
+        self.link = rules.coordination_link(w.remit, w.cross_impact)
+        self.council = Council(self)
+        ctx = process.cell_context(self.outcomes, self.council.state["weights"])
+        self.trend = ctx["index"].copy()
+        self.spend = np.zeros(1)
+        self.draws: dict[str, np.ndarray] = {}
+        self.ctx: dict[str, Any] = {}
+        self.agg: dict[str, np.ndarray] = {}
+        self._index0: np.ndarray | None = None
+        self._shock_now = np.zeros(1)
+        self.metrics: dict[str, float] = {}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"step": "month", **{c: _reporter(c) for c in metrics.series_columns(w.domains, w.dims.G, w.dims.M)}}
+        )
+        self._collect()
+
+    # ------------------------------------------------------------------
+    # The schedule
+
+    def step(self) -> None:
+        """One month: yearly cycle, shocks, decide on state t, apply, collect."""
+        t = self.month
+        self.draws = rules.draw_step(self.rng, self.dims)
+        if t % rules.MONTHS_PER_YEAR == 0:
+            self.council.yearly_cycle(t // rules.MONTHS_PER_YEAR)
+        shock_now = self.shocks(t)
+
+        self.prepare_context()
+        self.networks().do("assess")
+        self.ctx["available"] = self.available_networks()
+        for c in self.citizen_list:
+            c.decide()
+        self.networks().do("decide")
+        new_networks = self.found_and_scale()
+        for a in self.agency_list:
+            a.decide_ties()
+        delivery = np.stack([a.delivery() for a in self.agency_list])[None]
+        ally_next = self.decide_alliances()
+        out_next, ref_next = self.next_outcomes(delivery.sum(axis=1))
+
+        for c in self.citizen_list:
+            c.advance()
+        self.networks().do("advance")
+        for a in self.agency_list:
+            a.advance()
+        self.apply_networks(new_networks)
+        self.apply_alliances(ally_next)
+        self.outcomes, self.reference = out_next, ref_next
+        self.trend = rules.next_trend(self.trend, self.ctx["index"])
+        self.spend = self.spend + self.council.state["budget"] / rules.MONTHS_PER_YEAR
+        self.month = t + 1
+        self._shock_now = np.maximum(shock_now, self._shock_now)
+        self._collect()
+        self._shock_now = np.zeros(1)
+
+    # ------------------------------------------------------------------
+    # Steps of the schedule
+
+    def shocks(self, t: int) -> np.ndarray:
+        """Apply this month's shocks (scheduled or random) to outcomes and budgets."""
+        occurred, kind, hit = process.shock_hits(self.P, t, self.draws["shock"][None])
+        mask = self.world.shock_masks[kind] * process.col(self.P["shock_size"], 2)
+        self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
+        if occurred[0] and kind[0] == SHOCK_KINDS.index("budget"):
+            self.council.cut_budget(self.p["shock_size"])
+        return occurred.astype(float)
+
+    def prepare_context(self) -> None:
+        """Everything agents read about the state at t: cell context and sums over citizens."""
+        ctx = process.cell_context(self.outcomes, self.council.state["weights"])
+        self.agg = self.aggregates()
+        ctx["trend"] = ctx["index"] - self.trend
+        ctx["open_mean"] = np.mean([a.openness for a in self.agency_list])
+        ctx["grants"] = process.network_grants(self.council.state["grant_pool"], self.dims.N, self.agg["members"])
+        ctx["member_trust_mean"] = process.member_trust_mean(self.agg["member_trust"], self.agg["members"])
+        self.ctx = ctx
+
+    def available_networks(self) -> list[list[int]]:
+        """Slots a citizen of each neighbourhood can join: alive and not dissolving, in slot order."""
+        out: list[list[int]] = [[] for _ in range(self.dims.M)]
+        for net in self.slots:
+            if net is not None and not net.dissolving:
+                out[net.hood].append(net.slot)
+        return out
+
+    def found_and_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where new networks open next month (rules.claim_slots)."""
+        alive, focus, _, _ = self.network_arrays()
+        dissolving = np.array([n is not None and n.dissolving for n in self.slots], dtype=bool)
+        wants = np.array([n is not None and n.wants_to_scale for n in self.slots], dtype=bool)
+        founders = (self.agg["unaffiliated_engaged_hood"][0] >= self.p["network_found_size"]) & bool(self.p["networks_enabled"])
+        focus_h = process.hood_focus(self.outcomes, self.pop)[0]
+        return rules.claim_slots(alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0])
+
+    def apply_networks(self, new: tuple[np.ndarray, np.ndarray]) -> None:
+        """Open founded and seeded networks; remove dissolved ones."""
+        new_focus, parent = new
+        for s in np.flatnonzero(new_focus >= 0):
+            self.slots[s] = Network(self, int(s), int(self.world.net_hood[s]), int(new_focus[s]), 0.0, rules.NEW_NETWORK_COHESION, 0)
+        for s in np.flatnonzero(parent >= 0):
+            donor = self.slots[parent[s]]
+            gift = rules.SCALING_TRANSFER * donor.resources
+            self.slots[s].resources = gift
+            donor.resources -= gift
+        for s, net in enumerate(self.slots):
+            if net is not None and net.dissolving:
+                for other in net.allies:
+                    other.allies.discard(net)
+                net.remove()
+                self.slots[s] = None
+
+    def decide_alliances(self) -> list[tuple[mesa.Agent, mesa.Agent]]:
+        """Alliance ties at t+1, pair by pair in the documented draw order."""
+        p, S = self.p, self.dims.S
+        u = self.draws["alliance"]
+        C = self.world.cross_impact
+        live = [n if (n is not None and not n.dissolving) else None for n in self.slots]
+        ties = []
+        k = 0
+        for i in range(S):
+            for j in range(i + 1, S):
+                a, b = live[i], live[j]
+                if a is not None and b is not None:
+                    aff = rules.network_affinity(a.focus, b.focus, C, a.cohesion, b.cohesion)
+                    if rules.next_alliance(b in a.allies, aff, u[k], p["alliance_propensity"], p["alliance_decay"], bool(p["alliances_enabled"])):
+                        ties.append((a, b))
+                k += 1
+        hood_trust = self.agg["hood_trust"][0]
+        for i in range(S):
+            for ag in self.agency_list:
+                net = live[i]
+                if net is not None:
+                    aff = rules.agency_network_affinity(ag.remit[net.focus], ag.openness, hood_trust[net.hood])
+                    if rules.next_alliance(ag in net.allies, aff, u[k], p["alliance_propensity"], p["alliance_decay"], bool(p["alliances_enabled"])):
+                        ties.append((net, ag))
+                k += 1
+        return ties
+
+    def apply_alliances(self, ties: list[tuple[mesa.Agent, mesa.Agent]]) -> None:
+        """Replace every alliance tie with the decided ones."""
+        for net in self.networks():
+            net.allies = set()
+        for ag in self.agency_list:
+            ag.allies = set()
+        for a, b in ties:
+            a.allies.add(b)
+            b.allies.add(a)
+
+    def next_outcomes(self, effort_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Outcomes at t+1 from delivery, co-production, network action and mutual aid."""
+        P, d, agg = self.P, self.dims, self.agg
+        openness = np.array([[a.openness for a in self.agency_list]])
+        remit = np.stack([a.remit for a in self.agency_list])[None]
+        alive, focus, resources, mult = self.network_arrays()
+        inputs = (
+            process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
+            + process.coproduction_inputs(
+                P, process.openness_by_domain(P, remit, openness), self.ctx["prio"],
+                agg["unaffiliated"], agg["members_k"], self.pop,
+            )
+            + process.network_action_inputs(
+                process.network_action(P, resources, mult, alive, self.world.net_hood, focus, d.M, d.K), self.pop, d.G
+            )
+        )
+        aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
+        return process.update_outcomes(P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, aid)
+
+    # ------------------------------------------------------------------
+    # Views of the agents as arrays (a batch of one), for shared processes
+
+    def networks(self) -> AgentSet:
+        """The live networks, in slot order."""
+        return AgentSet([n for n in self.slots if n is not None], random=self.random)
+
+    def network_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """alive, focus, resources and pooled multiplier per slot, each (1, S)."""
+        S = self.dims.S
+        alive = np.zeros((1, S), dtype=bool)
+        focus = np.zeros((1, S), dtype=np.int64)
+        resources = np.zeros((1, S))
+        mult = np.ones((1, S))
+        for s, n in enumerate(self.slots):
+            if n is not None:
+                alive[0, s], focus[0, s], resources[0, s], mult[0, s] = True, n.focus, n.resources, n.multiplier()
+        return alive, focus, resources, mult
+
+    def aggregates(self) -> dict[str, np.ndarray]:
+        """Sums over citizens (process.citizen_aggregates) for the state at t."""
+        cs = self.citizen_list
+        alive, focus, _, mult = self.network_arrays()
+        n_allies = np.array([[len(n.allies) if n is not None else 0 for n in self.slots]])
+        return process.citizen_aggregates(
+            self.world.hood, self.world.group[None], np.array([[c.engaged for c in cs]]),
+            np.array([[c.member for c in cs]]), self.world.capacity[None], np.array([[c.trust for c in cs]]),
+            mult, focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
+        )
+
+    def agency_arrays(self) -> dict[str, np.ndarray]:
+        """Agencies as (1, A) arrays for the council's commissioning."""
+        ags = self.agency_list
+        return {
+            "historic": np.array([[a.historic for a in ags]]),
+            "protected_eligible": np.array([[a.protected_eligible for a in ags]]),
+            "remit": np.stack([a.remit for a in ags])[None],
+            "openness": np.array([[a.openness for a in ags]]),
+            "budget": np.array([[a.budget for a in ags]]),
+            "budget0": np.array([[a.budget0 for a in ags]]),
+            "own_income": np.array([[a.own_income for a in ags]]),
+        }
+
+    def alliance_matrix(self) -> np.ndarray:
+        """Alliance ties as a (1, S + A, S + A) bool matrix (networks by slot, then agencies)."""
+        S, A = self.dims.S, self.dims.A
+        mat = np.zeros((1, S + A, S + A), dtype=bool)
+        for n in self.slots:
+            if n is None:
+                continue
+            for other in n.allies:
+                j = other.slot if isinstance(other, Network) else S + other.index
+                mat[0, n.slot, j] = mat[0, j, n.slot] = True
+        return mat
+
+    def coordination_matrix(self) -> np.ndarray:
+        """Coordination ties as a (1, A, A) bool matrix."""
+        A = self.dims.A
+        mat = np.zeros((1, A, A), dtype=bool)
+        for a in self.agency_list:
+            for b in a.partners:
+                mat[0, a.index, b.index] = True
+        return mat
+
+    @staticmethod
+    def pair_index(i: int, j: int, n: int) -> int:
+        """Position of pair (i < j) in the row-major upper triangle of an n x n matrix."""
+        return i * n - i * (i + 1) // 2 + (j - i - 1)
+
+    # ------------------------------------------------------------------
+    # Data
+
+    def _collect(self) -> None:
+        cs = self.citizen_list
+        alive, _, _, _ = self.network_arrays()
+        m = metrics.step_metrics(
+            outcomes=self.outcomes, pop=self.pop, weights=self.council.state["weights"],
+            engaged=np.array([[c.engaged for c in cs]]), group=self.world.group[None],
+            trust=np.array([[c.trust for c in cs]]), member=np.array([[c.member for c in cs]]),
+            alive=alive, ally=self.alliance_matrix(), coord=self.coordination_matrix(),
+            budget=self.council.state["budget"], spend=self.spend, index0=self._index0,
+            shock=self._shock_now, domains=self.world.domains,
+        )
+        if self._index0 is None:
+            self._index0 = m["outcome_index"].copy()
+        self.metrics = {k: float(v[0]) for k, v in m.items()}
+        self.datacollector.collect(self)
+
+    def frame(self) -> pd.DataFrame:
+        """The collected series: one row per step, ``step`` first."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df["step"] = df["step"].astype(np.int64)
+        return df
+
+    def run(self, steps: int) -> CivicModel:
+        """Advance ``steps`` months."""
+        for _ in range(steps):
+            self.step()
+        return self
+
+
+def _reporter(name: str):
+    def report(model: CivicModel) -> float:
+        return model.metrics[name]
+
+    report.__name__ = name
+    report.__doc__ = f"Per-step metric {name!r} (see civsim.metrics)."
+    return report

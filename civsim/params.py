@@ -1,0 +1,303 @@
+"""The parameter schema: every model parameter, once.
+
+This module is the single source of truth for parameter names, types,
+defaults, ranges, units, the strand each belongs to and its help text.
+Scenario files, CLI overrides, experiment factors and the app's sliders are
+all generated from or validated against :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+STRANDS: dict[str, str] = {
+    "outcomes": "1 Defining valued outcomes",
+    "whole_systems": "2 Engaging whole systems",
+    "coproduction": "3 Co-producing",
+    "resilience": "4 Strengthening resilience",
+    "inclusion": "5 Working inclusively",
+    "cooperation": "6 Finding cooperative solutions",
+    "austerity": "Austerity and demand",
+    "engagement": "Engagement contagion",
+    "locality": "Locality and population",
+}
+"""Parameter groups: the six strands of the source texts plus three
+structural groups."""
+
+DEFAULT_DOMAINS: tuple[str, ...] = (
+    "jobs",
+    "housing",
+    "health",
+    "learning",
+    "environment",
+    "safety",
+    "connection",
+    "transport",
+)
+"""Default outcome domains (after the Aalborg Commitments and the seed's
+'system of challenges')."""
+
+
+class ParamError(ValueError):
+    """A user-facing error about a parameter value (no traceback needed)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter.
+
+    Attributes
+    ----------
+    name : str
+        Key used in scenario files, ``--set`` overrides and experiments.
+    type : str
+        One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``, ``"list"``.
+    default : Any
+        Value used when nothing overrides it.
+    min, max : float or None
+        Inclusive range for numbers.
+    unit : str
+        Unit of the value, shown in tables and slider labels.
+    strand : str
+        Key of :data:`STRANDS` the parameter belongs to.
+    help : str
+        One line saying what the parameter does.
+    choices : tuple of str
+        Allowed values for ``"choice"`` parameters.
+    structural : bool
+        True when the value shapes the world (sizes, lists) rather than a
+        behaviour; such parameters must be equal across runs in one batch.
+    """
+
+    name: str
+    type: str
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    strand: str = "locality"
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    structural: bool = False
+
+    def allowed(self) -> str:
+        """Describe the allowed values in words, for error messages."""
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.type == "list":
+            return "a list of distinct names (at least 2)"
+        kind = "an integer" if self.type == "int" else "a number"
+        return f"{kind} in [{_fmt(self.min)}, {_fmt(self.max)}]"
+
+    def coerce(self, value: Any) -> Any:
+        """Check ``value`` against this parameter and return it normalised.
+
+        Raises
+        ------
+        ParamError
+            With a message naming the key, the value and what is allowed.
+        """
+        bad = ParamError(f"{self.name} = {value!r} is not allowed: expected {self.allowed()}")
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                return value.lower() in ("true", "1", "yes", "on")
+            raise bad
+        if self.type == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise bad
+        if self.type == "list":
+            if (
+                isinstance(value, (list, tuple))
+                and len(value) >= 2
+                and all(isinstance(v, str) and v for v in value)
+                and len(set(value)) == len(value)
+            ):
+                return tuple(value)
+            raise bad
+        if isinstance(value, bool):
+            raise bad
+        if isinstance(value, str):
+            try:
+                value = float(value) if self.type == "float" else int(value, 10)
+            except ValueError:
+                raise bad from None
+        if self.type == "int":
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not isinstance(value, int):
+                raise bad
+        elif isinstance(value, (int, float)):
+            value = float(value)
+        else:
+            raise bad
+        if isinstance(value, float) and not math.isfinite(value):
+            raise bad
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise bad
+        return value
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "-inf"
+    return f"{x:g}"
+
+
+def _p(name, type_, default, lo=None, hi=None, unit="", strand="locality", help_="", **kw) -> Param:
+    return Param(name, type_, default, lo, hi, unit, strand, help_, **kw)
+
+
+_PARAMS: list[Param] = [
+    # Locality and population
+    _p("n_citizens", "int", 2000, 10, 2_000_000, "citizens", "locality", "Number of citizens.", structural=True),
+    _p("n_neighbourhoods", "int", 6, 1, 100, "neighbourhoods", "locality", "Number of neighbourhoods (M).", structural=True),
+    _p("n_marginalised_groups", "int", 1, 1, 4, "groups", "locality", "Number of marginalised groups besides the majority (G - 1).", structural=True),
+    _p("marginalised_share", "float", 0.25, 0.0, 0.9, "share", "locality", "Share of citizens in marginalised groups."),
+    _p("n_agencies", "int", 12, 1, 100, "agencies", "locality", "Number of agencies: public bodies, NGOs, voluntary groups, businesses.", structural=True),
+    _p("networks_per_neighbourhood", "int", 3, 0, 20, "slots", "locality", "Maximum citizen networks per neighbourhood.", structural=True),
+    _p("domains", "list", DEFAULT_DOMAINS, unit="names", strand="locality", help_="Outcome domains (K); the cross-impact matrix is built for these names.", structural=True),
+    _p("mean_degree", "float", 8.0, 0.0, 60.0, "ties", "locality", "Mean number of social ties per citizen.", structural=True),
+    _p("bridge_share", "float", 0.1, 0.0, 1.0, "share", "locality", "Share of social ties that bridge to other neighbourhoods.", structural=True),
+    _p("tie_clustering", "float", 0.6, 0.0, 1.0, "share", "locality", "Share of local ties made to near neighbours (clustered) rather than at random.", structural=True),
+    _p("initial_outcome", "float", 0.55, 0.0, 1.0, "index", "locality", "Mean initial outcome level of the majority group."),
+    _p("neighbourhood_spread", "float", 0.1, 0.0, 0.5, "index", "locality", "Spread of initial outcomes across neighbourhoods (deprivation gradient)."),
+    _p("baseline_level", "float", 0.35, 0.0, 1.0, "index", "locality", "Level outcomes decay to without any delivery or co-production."),
+    _p("decay_rate", "float", 0.03, 0.0, 1.0, "1/month", "locality", "Monthly rate at which outcomes decay toward the pressured baseline."),
+    _p("delivery_effect", "float", 0.012, 0.0, 1.0, "1/month", "locality", "Outcome gain per unit of per-capita input (service or co-production), before diminishing returns."),
+    _p("interdependence", "float", 0.5, 0.0, 1.5, "x", "locality", "Strength of the cross-impact matrix C: how much domains lift or drag each other."),
+    # Austerity and demand
+    _p("council_budget", "float", 1.0, 0.0, 10.0, "per capita/yr", "austerity", "Council's starting budget per citizen per year (1 = the reference level)."),
+    _p("austerity_rate", "float", 0.0, -0.5, 0.5, "1/yr", "austerity", "Real change in the council budget each year (NAO 2018: about -0.047 spending power)."),
+    _p("demand_growth", "float", 0.0, 0.0, 0.3, "1/yr", "austerity", "Yearly rise in need: the pressured baseline falls by this share a year."),
+    _p("protected_share", "float", 0.35, 0.0, 0.9, "share", "austerity", "Share of the starting service budget ring-fenced for statutory care (health), kept while cuts fall on the rest."),
+    _p("agency_own_income", "float", 0.15, 0.0, 2.0, "share", "austerity", "Agencies' income from outside the council, as a share of their starting commission."),
+    # 1 Defining valued outcomes
+    _p("voice_weight", "float", 0.3, 0.0, 1.0, "share", "outcomes", "Weight of citizen voice when the council revises its priorities each year (participatory democracy)."),
+    _p("need_weight", "float", 0.3, 0.0, 1.0, "share", "outcomes", "Weight of measured need when the council revises its priorities."),
+    _p("agenda_inertia", "float", 0.5, 0.0, 1.0, "share", "outcomes", "Share of last year's priority weights kept at each revision."),
+    _p("commissioning_outcomes", "float", 0.0, 0.0, 1.0, "share", "outcomes", "0 = historic departmental shares, 1 = outcomes-based commissioning by weighted need."),
+    _p("social_value_weight", "float", 0.0, 0.0, 1.0, "share", "outcomes", "Weight of social value (openness to co-production) in outcomes-based commissioning."),
+    # 2 Engaging whole systems
+    _p("coordination_enabled", "bool", True, unit="switch", strand="whole_systems", help_="Allow agencies to form coordination ties."),
+    _p("coordination_propensity", "float", 0.03, 0.0, 1.0, "1/month", "whole_systems", "Monthly chance that two agencies with linked remits form a coordination tie."),
+    _p("coordination_benefit", "float", 0.5, 0.0, 3.0, "x", "whole_systems", "How much joined-up delivery spills into partner domains through C (0 = none)."),
+    _p("coordination_cost", "float", 0.04, 0.0, 0.5, "share/partner", "whole_systems", "Share of an agency's delivery lost to transaction costs per coordination partner."),
+    _p("coordination_decay", "float", 0.01, 0.0, 1.0, "1/month", "whole_systems", "Monthly chance a coordination tie lapses without budget pressure."),
+    _p("coordination_cut_sensitivity", "float", 3.0, 0.0, 20.0, "x", "whole_systems", "How much budget pressure raises the chance of dropping coordination ties."),
+    _p("convening_funds", "float", 0.0, 0.0, 0.2, "share", "whole_systems", "Share of the council budget spent convening partnerships (5% triples tie formation)."),
+    # 3 Co-producing
+    _p("coproduction_openness", "float", 0.3, 0.0, 1.0, "share", "coproduction", "Mean openness of agencies to co-production with citizens."),
+    _p("coproduction_effort", "float", 3.0, 0.0, 20.0, "input/citizen", "coproduction", "Co-production input of a fully engaged, trusting citizen, relative to the reference per-capita service input."),
+    _p("trust_initial", "float", 0.5, 0.0, 1.0, "index", "coproduction", "Initial trust in institutions."),
+    _p("trust_rate", "float", 0.05, 0.0, 1.0, "1/month", "coproduction", "Monthly speed at which trust moves toward how responsive institutions are."),
+    _p("trust_cut_sensitivity", "float", 2.0, 0.0, 10.0, "x", "coproduction", "How much budget cuts lower trust."),
+    _p("trust_coproduction_gain", "float", 0.3, 0.0, 1.0, "index", "coproduction", "Trust gained by engaged citizens who co-produce with open agencies."),
+    _p("trust_engagement_weight", "float", 0.2, 0.0, 1.0, "x", "coproduction", "How much trust above 0.5 adds to a citizen's push to engage."),
+    # Engagement contagion
+    _p("initial_engagement", "float", 0.22, 0.0, 1.0, "share", "engagement", "Initial share of engaged citizens (Community Life Survey: 22% volunteer monthly)."),
+    _p("seed_engaged", "int", 0, 0, 1_000_000, "citizens", "engagement", "Extra citizens engaged at the start, chosen at random (Watts: a single seed)."),
+    _p("threshold_mean", "float", 0.45, 0.0, 1.0, "share", "engagement", "Mean engagement threshold: share of engaged ties needed to engage (Granovetter; Watts)."),
+    _p("threshold_sd", "float", 0.12, 0.0, 0.5, "share", "engagement", "Spread of engagement thresholds across citizens."),
+    _p("contagion_weight", "float", 1.0, 0.0, 2.0, "x", "engagement", "Weight of the share of engaged ties in a citizen's push to engage."),
+    _p("spontaneous_rate", "float", 0.01, 0.0, 1.0, "1/month", "engagement", "Monthly chance a disengaged citizen of full capacity engages on their own initiative."),
+    _p("burnout_rate", "float", 0.05, 0.0, 0.5, "1/month", "engagement", "Monthly chance an engaged citizen of zero capacity drops out (scaled by 1 - capacity)."),
+    _p("capacity_mean", "float", 0.6, 0.0, 1.0, "share", "engagement", "Mean capacity (time and resources) of majority citizens."),
+    _p("capacity_sd", "float", 0.15, 0.0, 0.5, "share", "engagement", "Spread of capacity across citizens."),
+    # 5 Working inclusively
+    _p("participation_barrier", "float", 0.1, 0.0, 1.0, "share", "inclusion", "Extra engagement threshold faced by marginalised citizens."),
+    _p("marginalised_capacity_penalty", "float", 0.2, 0.0, 1.0, "share", "inclusion", "Capacity marginalised citizens lack relative to the majority."),
+    _p("marginalised_disadvantage", "float", 0.12, 0.0, 0.5, "index", "inclusion", "Initial and structural outcome disadvantage of marginalised groups."),
+    _p("outreach", "float", 0.0, 0.0, 1.0, "share", "inclusion", "Inclusive outreach: lowers the barrier by this share and contacts disengaged citizens."),
+    _p("needs_targeting", "float", 0.5, 0.0, 1.0, "share", "inclusion", "Share of service delivery allocated by need rather than by head count."),
+    # 4 Strengthening resilience
+    _p("shock_month", "int", -1, -1, 2400, "month", "resilience", "Month of a scheduled shock (-1 = none)."),
+    _p("shock_kind", "choice", "economic", unit="kind", strand="resilience", help_="What the scheduled shock hits.", choices=("economic", "environmental", "budget")),
+    _p("shock_size", "float", 0.2, 0.0, 1.0, "share", "resilience", "Share of outcome (or budget) lost in a shock."),
+    _p("shock_scope", "float", 1.0, 0.0, 1.0, "share", "resilience", "Chance each neighbourhood is hit by a shock."),
+    _p("random_shock_rate", "float", 0.0, 0.0, 2.0, "1/yr", "resilience", "Yearly rate of random economic shocks."),
+    _p("mutual_aid", "float", 0.3, 0.0, 2.0, "1/month", "resilience", "Recovery speed that engaged citizens and alliances add after a shock."),
+    # 6 Finding cooperative solutions
+    _p("networks_enabled", "bool", True, unit="switch", strand="cooperation", help_="Allow citizen networks to form, recruit and act."),
+    _p("join_rate", "float", 0.05, 0.0, 1.0, "1/month", "cooperation", "Monthly chance an engaged citizen without a network joins a local one."),
+    _p("network_found_size", "int", 6, 1, 1000, "citizens", "cooperation", "Engaged citizens without a network needed to found one in a neighbourhood."),
+    _p("network_min_members", "int", 3, 0, 1000, "citizens", "cooperation", "A network older than six months with fewer members dissolves."),
+    _p("network_dues", "float", 0.02, 0.0, 1.0, "per member/month", "cooperation", "Resources each member's capacity adds to a network per month."),
+    _p("scaling_rate", "float", 0.02, 0.0, 1.0, "1/month", "cooperation", "Monthly chance a large, cohesive network seeds a sister network elsewhere."),
+    _p("network_grants", "float", 0.0, 0.0, 0.2, "share", "cooperation", "Share of the council budget granted to citizen networks."),
+    _p("alliances_enabled", "bool", True, unit="switch", strand="cooperation", help_="Allow networks and agencies to form alliances."),
+    _p("alliance_propensity", "float", 0.02, 0.0, 1.0, "1/month", "cooperation", "Monthly chance that two compatible actors (shared focus, trust) ally."),
+    _p("alliance_decay", "float", 0.01, 0.0, 1.0, "1/month", "cooperation", "Monthly chance an alliance tie lapses."),
+    _p("alliance_synergy", "float", 0.3, 0.0, 2.0, "x", "cooperation", "Extra effect of pooled resources per additional ally."),
+    _p("influence_threshold", "float", 0.03, 0.0, 1.0, "share", "cooperation", "Share of citizens an alliance must represent to shift the council's agenda."),
+    _p("alliance_voice", "float", 0.5, 0.0, 1.0, "share", "cooperation", "Weight of allied voice in the agenda once past the influence threshold."),
+]
+
+SCHEMA: dict[str, Param] = {p.name: p for p in _PARAMS}
+"""All parameters by name, in display order."""
+
+
+def defaults() -> dict[str, Any]:
+    """Return a fresh dict of every parameter's default value."""
+    return {name: p.default for name, p in SCHEMA.items()}
+
+
+def suggest(name: str) -> str:
+    """Return a ``did you mean`` hint for an unknown key, or ''."""
+    close = difflib.get_close_matches(name, list(SCHEMA), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check(name: str, value: Any) -> Any:
+    """Validate one ``name = value`` pair and return the normalised value.
+
+    Raises
+    ------
+    ParamError
+        For an unknown key (with a did-you-mean hint) or a bad value.
+    """
+    if name not in SCHEMA:
+        raise ParamError(f"unknown parameter {name!r}{suggest(name)}; run `civsim params` to list them")
+    return SCHEMA[name].coerce(value)
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return defaults updated with validated ``overrides``.
+
+    Also checks rules that involve several parameters.
+    """
+    out = defaults()
+    for key, value in (overrides or {}).items():
+        out[key] = check(key, value)
+    if out["voice_weight"] + out["need_weight"] > 1.0 + 1e-12:
+        raise ParamError(
+            f"voice_weight + need_weight = {out['voice_weight'] + out['need_weight']:g} is not allowed: "
+            "their sum must be at most 1 (the rest is the council's own view)"
+        )
+    return out
+
+
+def schema_records() -> list[dict[str, Any]]:
+    """The schema as plain records (for ``civsim params --json`` and tools)."""
+    return [
+        {
+            "name": p.name,
+            "type": p.type,
+            "default": list(p.default) if isinstance(p.default, tuple) else p.default,
+            "min": p.min,
+            "max": p.max,
+            "unit": p.unit,
+            "strand": p.strand,
+            "help": p.help,
+            "choices": list(p.choices),
+            "structural": p.structural,
+        }
+        for p in SCHEMA.values()
+    ]

@@ -1,0 +1,318 @@
+"""Locality-level processes over a leading batch axis, shared by both engines.
+
+The Mesa engine calls these with a batch of one (arrays gathered from its
+agents); the batch core calls them with B runs. Each function composes rules
+from :mod:`civsim.rules`; none draws random numbers.
+
+Shapes: B runs, M neighbourhoods, G groups, K domains, S network slots,
+A agencies. ``P`` maps every parameter name to a (B,) array (see
+:func:`stack_params`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.sparse.csgraph import connected_components
+
+from civsim import rules
+from civsim.params import SCHEMA
+from civsim.world import SHOCK_KINDS
+
+Params = dict[str, np.ndarray]
+
+
+def stack_params(points: list[dict[str, Any]]) -> Params:
+    """Turn B resolved parameter dicts into one (B,) array per numeric parameter."""
+    out: Params = {}
+    for name, p in SCHEMA.items():
+        if p.type in ("float", "int", "bool"):
+            out[name] = np.array([pt[name] for pt in points], dtype=float)
+        elif p.type == "choice":
+            out[name] = np.array([p.choices.index(pt[name]) for pt in points])
+    return out
+
+
+def col(x: np.ndarray, ndim: int) -> np.ndarray:
+    """Reshape a (B,) array to broadcast against arrays of ``ndim`` dims."""
+    return x.reshape(x.shape[0], *([1] * (ndim - 1)))
+
+
+# --------------------------------------------------------------------------
+# Council
+
+
+def yearly_budget(P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, np.ndarray], need_k: np.ndarray) -> None:
+    """The council's yearly cycle after any agenda revision: budget, split, commissioning.
+
+    Updates ``c`` (budget, budget_change, convening, grant_pool) and ``ag``
+    (budget, and at year 0 budget0 and own_income) in place.
+    """
+    budget = rules.council_budget(c["budget0"], P["austerity_rate"], year, c["shock_factor"])
+    c["budget_change"] = np.where(year > 0, budget / np.where(c["budget"] > 0, c["budget"], 1.0) - 1.0, 0.0)
+    c["budget_change"] = np.where(c["budget"] > 0, c["budget_change"], 0.0)
+    c["budget"] = budget
+    convening, grants, protected, rest = rules.budget_split(
+        budget, c["service0"], P["convening_funds"], P["network_grants"], P["protected_share"], P["demand_growth"], year
+    )
+    c["convening"] = convening
+    c["grant_pool"] = grants / rules.MONTHS_PER_YEAR
+    shares = rules.commissioning_shares(
+        ag["historic"], ag["remit"], c["weights"], need_k, ag["openness"], col(P["commissioning_outcomes"], 2), col(P["social_value_weight"], 2)
+    )
+    commission = col(protected, 2) * ag["protected_eligible"] + col(rest, 2) * shares
+    if year == 0:
+        ag["own_income"] = col(P["agency_own_income"], 2) * commission
+        ag["budget0"] = commission + ag["own_income"]
+    ag["budget"] = commission + ag["own_income"]
+
+
+def revise_agenda(P: Params, c: dict[str, np.ndarray], need_k: np.ndarray, voice_k: np.ndarray, allied_k: np.ndarray) -> None:
+    """The council's yearly revision of its priority weights (strand 1)."""
+    c["weights"] = rules.agenda_weights(
+        c["weights"], c["own"], need_k, voice_k, allied_k,
+        col(P["voice_weight"], 2), col(P["need_weight"], 2), col(P["agenda_inertia"], 2), col(P["alliance_voice"], 2),
+    )
+
+
+def need_by_domain(outcomes: np.ndarray, pop_share: np.ndarray) -> np.ndarray:
+    """Measured need: population-weighted mean gap per domain, as a distribution (B, K)."""
+    gap = np.einsum("bmgk,bmg->bk", 1.0 - outcomes, pop_share)
+    return rules.normalise(gap, np.full_like(gap, 1.0 / gap.shape[-1]))
+
+
+def voice_by_domain(prio: np.ndarray, engaged_cell: np.ndarray, engaged_members_cell: np.ndarray) -> np.ndarray:
+    """Citizen voice: engaged citizens' priorities, network members counting double (B, K).
+
+    Whoever does not participate is not heard.
+    """
+    return np.einsum("bmgk,bmg->bk", prio, engaged_cell + engaged_members_cell)
+
+
+def allied_by_domain(
+    P: Params, ally: np.ndarray, alive: np.ndarray, focus: np.ndarray, members: np.ndarray, n_citizens: int, K: int
+) -> np.ndarray:
+    """Agenda pull of alliances past the influence threshold (B, K).
+
+    An alliance is a connected component of two or more actors (networks and
+    agencies) in the alliance graph; its influence is the share of citizens
+    in its networks. Lone networks exert none ('scaling up' needs allies).
+    """
+    B, S = alive.shape
+    out = np.zeros((B, K))
+    for b in range(B):
+        n_comp, label = connected_components(ally[b], directed=False)
+        size = np.bincount(label, minlength=n_comp)
+        net_label = label[:S]
+        live = alive[b]
+        infl = np.bincount(net_label[live], weights=members[b][live], minlength=n_comp) / n_citizens
+        strong = (size >= 2) & (infl >= P["influence_threshold"][b]) & (infl > 0)
+        for comp in np.flatnonzero(strong):
+            sel = live & (net_label == comp)
+            dist = np.bincount(focus[b][sel], weights=members[b][sel], minlength=K)
+            out[b] += infl[comp] * dist / dist.sum()
+    return out
+
+
+def alliance_summary(ally: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number of alliances (components of two or more actors) and the largest one's size, per run."""
+    B = ally.shape[0]
+    count = np.zeros(B)
+    largest = np.zeros(B)
+    for b in range(B):
+        n_comp, label = connected_components(ally[b], directed=False)
+        size = np.bincount(label, minlength=n_comp)
+        count[b] = np.sum(size >= 2)
+        largest[b] = size.max() if np.any(size >= 2) else 0
+    return count, largest
+
+
+# --------------------------------------------------------------------------
+# Shocks
+
+
+def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which runs have a shock this month, of which kind, where.
+
+    Returns ``occurred`` (B,) bool, ``kind`` (B,) index into SHOCK_KINDS and
+    ``hit`` (B, M) 0/1. A scheduled shock has the scheduled kind; a random
+    one (rate ``random_shock_rate``/12 a month) is economic.
+    """
+    scheduled = P["shock_month"] == month
+    randomly = u[:, 0] < P["random_shock_rate"] / rules.MONTHS_PER_YEAR
+    occurred = scheduled | randomly
+    kind = np.where(scheduled, P["shock_kind"], SHOCK_KINDS.index("economic")).astype(np.int64)
+    hit = ((u[:, 1:] < col(P["shock_scope"], 2)) & occurred[:, None]).astype(float)
+    return occurred, kind, hit
+
+
+# --------------------------------------------------------------------------
+# Cells: priorities, inputs, outcomes
+
+
+def cell_context(outcomes: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Priorities, valued-outcome index and agenda match per cell (m, g)."""
+    prio = rules.priorities(outcomes)
+    return {
+        "prio": prio,
+        "index": np.einsum("bmgk,bmgk->bmg", prio, outcomes),
+        "match": rules.agenda_match(weights, prio),
+    }
+
+
+def delivery_inputs(P: Params, effort_k: np.ndarray, outcomes: np.ndarray, pop_share: np.ndarray) -> np.ndarray:
+    """Service input per cell and domain (B, M, G, K), 1 = the reference per-capita input.
+
+    The reference is a budget of 1 per citizen a year spread evenly over K
+    domains: ``E_k a_mgk 12 K``.
+    """
+    K = outcomes.shape[-1]
+    alloc = rules.allocation(1.0 - outcomes, pop_share, col(P["needs_targeting"], 4))
+    return effort_k[:, None, None, :] * alloc * (rules.MONTHS_PER_YEAR * K)
+
+
+def coproduction_inputs(
+    P: Params, open_k: np.ndarray, prio: np.ndarray, unaffiliated: np.ndarray, members_k: np.ndarray, pop: np.ndarray
+) -> np.ndarray:
+    r"""Co-production input per cell and domain (B, M, G, K).
+
+    .. math:: P_{mgk} = \epsilon\,\omega_k K (U_{mg} p_{mgk} + Q_{mgk}) / n_{mg}
+
+    U: summed ``c tau`` of engaged citizens outside networks (who work on
+    their own priorities p); Q: the same for network members, times their
+    network's pooled multiplier, on its focus domain; :math:`\omega_k`
+    openness of the agencies working on k.
+    """
+    K = prio.shape[-1]
+    per_cap = (unaffiliated[..., None] * prio + members_k) / np.where(pop > 0, pop, 1.0)[..., None]
+    return col(P["coproduction_effort"], 4) * open_k[:, None, None, :] * K * per_cap
+
+
+def network_action_inputs(action_mk: np.ndarray, pop: np.ndarray, G: int) -> np.ndarray:
+    """Input of networks' spending on their focus in their neighbourhood (B, M, G, K)."""
+    K = action_mk.shape[-1]
+    hood_pop = pop.sum(axis=2)
+    per_cap = action_mk / np.where(hood_pop > 0, hood_pop, 1.0)[..., None]
+    return np.repeat(per_cap[:, :, None, :] * (rules.MONTHS_PER_YEAR * K), G, axis=2)
+
+
+def openness_by_domain(P: Params, remit: np.ndarray, openness: np.ndarray) -> np.ndarray:
+    """Mean openness of the agencies working on each domain (B, K)."""
+    num = np.einsum("bak,ba->bk", remit, openness)
+    den = remit.sum(axis=1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), col(P["coproduction_openness"], 2))
+
+
+def update_outcomes(
+    P: Params, month: int, outcomes: np.ndarray, reference: np.ndarray, inputs: np.ndarray,
+    base: np.ndarray, cross_impact: np.ndarray, aid_share: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes and pre-shock reference at t+1 (rules.next_outcomes)."""
+    pressure = (1.0 - P["demand_growth"]) ** (month / rules.MONTHS_PER_YEAR)
+    base_t = base * col(pressure, 3)
+    baseline = rules.pressured_baseline(base_t, outcomes, cross_impact, col(P["interdependence"], 4))
+    nxt = rules.next_outcomes(
+        outcomes, reference, inputs, baseline, col(P["delivery_effect"], 4), col(P["decay_rate"], 4),
+        aid_share, col(P["mutual_aid"], 4),
+    )
+    return nxt, rules.next_reference(reference, nxt)
+
+
+# --------------------------------------------------------------------------
+# Sums over citizens
+
+
+def citizen_aggregates(
+    hood: np.ndarray, group: np.ndarray, engaged: np.ndarray, member: np.ndarray, capacity: np.ndarray,
+    trust: np.ndarray, mult: np.ndarray, focus: np.ndarray, n_allies: np.ndarray, M: int, G: int, K: int,
+) -> dict[str, np.ndarray]:
+    """Sums over citizens that the network and cell processes need, for B runs.
+
+    Inputs are (B, N) citizen arrays (``hood`` may be (N,)), and per network
+    slot (B, S): pooled multiplier, focus and number of allies. Sums run in
+    citizen order (``np.bincount``), identical for a batch of one or many.
+    """
+    B, N = engaged.shape
+    S = mult.shape[1]
+    hood = np.broadcast_to(hood, (B, N))
+    run = np.arange(B)[:, None]
+    has = member >= 0
+    slot = np.where(has, member, 0)
+    eng = engaged.astype(bool)
+    ct = capacity * trust
+
+    def sums(index, weights, size, mask):
+        idx = (run * size + index)[mask]
+        w = None if weights is None else weights[mask]
+        return np.bincount(idx, weights=w, minlength=B * size).reshape(B, size)
+
+    out = {
+        "members": sums(slot, None, S, has).astype(float),
+        "member_capacity": sums(slot, capacity, S, has),
+        "member_trust": sums(slot, trust, S, has),
+    }
+    cell = hood * G + group
+    out["engaged_cell"] = sums(cell, None, M * G, eng).astype(float).reshape(B, M, G)
+    out["engaged_members_cell"] = sums(cell, None, M * G, eng & has).astype(float).reshape(B, M, G)
+    out["unaffiliated_engaged_hood"] = sums(hood, None, M, eng & ~has).astype(float)
+    out["unaffiliated"] = sums(cell, ct, M * G, eng & ~has).reshape(B, M, G)
+    f = np.take_along_axis(focus, slot, axis=1)
+    w = ct * np.take_along_axis(mult, slot, axis=1)
+    out["members_k"] = sums(cell * K + f, w, M * G * K, eng & has).reshape(B, M, G, K)
+    out["hood_trust"] = sums(hood, trust, M, np.ones_like(eng)) / np.maximum(sums(hood, None, M, np.ones_like(eng)), 1)
+    allied = has & (np.take_along_axis(n_allies, slot, axis=1) > 0)
+    out["covered_hood"] = sums(hood, None, M, allied).astype(float)
+    return out
+
+
+def aid_share(engaged_cell: np.ndarray, covered_hood: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Mutual-aid capacity per cell: engaged share plus allied-network coverage of the neighbourhood, at most 1."""
+    hood_pop = pop.sum(axis=2)
+    cover = covered_hood / np.where(hood_pop > 0, hood_pop, 1.0)
+    return np.minimum(1.0, engaged_cell / np.where(pop > 0, pop, 1.0) + cover[:, :, None])
+
+
+def hood_focus(outcomes: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Domain with the largest population-weighted gap in each neighbourhood (B, M)."""
+    return np.argmax(np.einsum("bmgk,bmg->bmk", 1.0 - outcomes, pop), axis=-1)
+
+
+def network_action(P: Params, resources: np.ndarray, mult: np.ndarray, alive: np.ndarray, net_hood: np.ndarray,
+                   focus: np.ndarray, M: int, K: int) -> np.ndarray:
+    """Networks' spending on their focus, summed per neighbourhood and domain (B, M, K)."""
+    B, S = resources.shape
+    spent = np.where(alive, rules.NETWORK_SPEND_RATE * resources * mult, 0.0)
+    idx = (np.arange(B)[:, None] * (M * K) + net_hood[None, :] * K + focus).ravel()
+    return np.bincount(idx, weights=spent.ravel(), minlength=B * M * K).reshape(B, M, K)
+
+
+# --------------------------------------------------------------------------
+# Small shared quantities
+
+
+def tie_share(count: np.ndarray, degree: np.ndarray) -> np.ndarray:
+    """Share of a citizen's ties who are engaged (0 without ties)."""
+    return np.where(degree > 0, count / np.where(degree > 0, degree, 1.0), 0.0)
+
+
+def member_trust_mean(member_trust: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Mean trust of each network's members (0 if it has none)."""
+    return np.where(members > 0, member_trust / np.maximum(members, 1.0), 0.0)
+
+
+def network_grants(grant_pool: np.ndarray, n_citizens: int, members: np.ndarray) -> np.ndarray:
+    """Monthly council grant to each network slot, in proportion to members (B, S)."""
+    total = members.sum(axis=1, keepdims=True)
+    return np.where(total > 0, col(grant_pool * n_citizens, 2) * members / np.maximum(total, 1.0), 0.0)
+
+
+def budget_pressure(budget: np.ndarray, budget0: np.ndarray) -> np.ndarray:
+    """How far an agency's budget has fallen below its start: ``max(0, 1 - B/B0)``."""
+    return np.maximum(0.0, 1.0 - budget / np.where(budget0 > 0, budget0, 1.0))
+
+
+def partner_remit(coord: np.ndarray, remit_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number of coordination partners (B, A) and their mean remit share (B, A, K)."""
+    n = coord.sum(axis=2).astype(float)
+    return n, (coord.astype(float) @ remit_share) / np.maximum(n, 1.0)[..., None]
