@@ -1,0 +1,86 @@
+"""Engine benchmarks: citizen-steps per second and memory per citizen per run.
+
+Used by ``civsim bench`` and the pytest-benchmark suite in ``benchmarks/``.
+Both engines are measured in the same process, one after the other, so their
+ratio is meaningful on a shared, noisy machine.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from rich.table import Table
+
+from civsim.batch import BatchModel
+from civsim.model import CivicModel
+from civsim.params import resolve
+from civsim.seeding import replicate_sequences
+
+
+def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: int = 0) -> dict[str, Any]:
+    """Time ``steps`` months of the default scenario and measure peak memory.
+
+    Returns a record with ``engine``, ``citizens``, ``batch``, ``steps``,
+    ``seconds`` (stepping only, world building excluded),
+    ``citizen_steps_per_s`` and ``bytes_per_citizen_run`` (peak traced
+    allocation while building and stepping, divided by citizens x runs).
+    """
+    p = resolve({"n_citizens": citizens})
+    tracemalloc.start()
+    if engine == "mesa":
+        model: Any = CivicModel(p, seed=seed)
+        model.step()
+    else:
+        model = BatchModel([p] * batch, replicate_sequences(seed, batch))
+        model.step()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    seconds = time.perf_counter() - t0
+    runs = 1 if engine == "mesa" else batch
+    return {
+        "engine": engine,
+        "citizens": citizens,
+        "batch": runs,
+        "steps": steps,
+        "seconds": seconds,
+        "citizen_steps_per_s": citizens * runs * steps / seconds,
+        "bytes_per_citizen_run": peak / (citizens * runs),
+    }
+
+
+def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The benchmark grid: Mesa at each N, the batch core at each N x B; adds ``ratio_vs_mesa``."""
+    if quick:
+        sizes, batches, mesa_steps, batch_steps = [2_000, 10_000], [1, 8], {2_000: 6, 10_000: 3}, 12
+    else:
+        sizes, batches, mesa_steps, batch_steps = [2_000, 10_000, 100_000], [1, 8, 32], {2_000: 24, 10_000: 12, 100_000: 3}, 24
+    records = []
+    for n in sizes:
+        if log:
+            log(f"mesa N={n}")
+        mesa = measure("mesa", n, 1, mesa_steps[n])
+        records.append({**mesa, "ratio_vs_mesa": 1.0})
+        for b in batches:
+            if log:
+                log(f"batch N={n} B={b}")
+            rec = measure("batch", n, b, batch_steps if n * b < 1_000_000 else max(6, batch_steps // 4))
+            rec["ratio_vs_mesa"] = rec["citizen_steps_per_s"] / mesa["citizen_steps_per_s"]
+            records.append(rec)
+    return records
+
+
+def table(records: list[dict[str, Any]]) -> Table:
+    """Rich table of benchmark records."""
+    t = Table(title="civsim engine benchmarks (default scenario)")
+    for c in ("engine", "citizens", "batch", "steps", "citizen-steps/s", "x Mesa", "bytes/citizen/run"):
+        t.add_column(c, justify="right")
+    for r in records:
+        t.add_row(r["engine"], f"{r['citizens']:,}", str(r["batch"]), str(r["steps"]), f"{r['citizen_steps_per_s']:.3g}",
+                  f"{r['ratio_vs_mesa']:.0f}", f"{r['bytes_per_citizen_run']:.0f}")
+    return t

@@ -1,0 +1,200 @@
+"""The ``civsim`` command line: a thin typer front over the library.
+
+User errors print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from civsim.errors import UserError
+from civsim.params import STRANDS, SCHEMA, schema_records
+
+app = typer.Typer(
+    help="civsim: an agent-based simulation of civic partnership.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """Print a user error on one line and exit with status 2."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Preset name (see `civsim scenarios`) or path to a scenario TOML file.")],
+    steps: Annotated[int | None, typer.Option(min=1, max=2400, help="Months to simulate (default: the scenario's, 120).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's, 0).")] = None,
+    citizens: Annotated[int | None, typer.Option(min=10, help="Number of citizens (sets n_citizens).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: --set key=value (repeatable).")] = None,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/latest"),
+    format_: Annotated[str, typer.Option("--format", help="Time series format: csv or parquet.")] = "csv",
+    engine: Annotated[str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")] = "auto",
+    reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+) -> None:
+    """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
+    from civsim import scenario as sc
+    from civsim import simulate
+
+    if format_ not in ("csv", "parquet"):
+        fail(f"--format {format_!r} is not allowed: expected csv or parquet")
+    if engine not in ("auto", "mesa", "batch"):
+        fail(f"--engine {engine!r} is not allowed: expected mesa or batch")
+    try:
+        scen = sc.load_scenario(scenario)
+        pairs = list(set_ or [])
+        if citizens is not None:
+            pairs.append(f"n_citizens={citizens}")
+        scen = sc.apply_overrides(scen, pairs)
+    except UserError as exc:
+        fail(str(exc))
+    n_steps = steps if steps is not None else scen.steps
+    run_seed = seed if seed is not None else scen.seed
+    params = scen.resolved
+    chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
+        ts, summaries = simulate.simulate(
+            params, run_seed, n_steps, reps, chosen, progress=lambda done, total: bar.update(task, completed=done)
+        )
+    manifest = {
+        "scenario": {"name": scen.name, "description": scen.description, "source": scen.source, "overrides": scen.params},
+        "params": params,
+        "seed": run_seed,
+        "steps": n_steps,
+        "reps": reps,
+        "engine": chosen,
+        "seeds": "SeedSequence(seed)" if reps == 1 else "SeedSequence(seed, spawn_key=(rep,))",
+        "command": " ".join(["civsim"] + sys.argv[1:]),
+        "versions": simulate.versions(),
+    }
+    paths = simulate.write_outputs(out, ts, summaries, manifest, format_)
+    console.print(summary_table(scen.name, ts, summaries, reps))
+    console.print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+def summary_table(name: str, ts, summaries, reps: int) -> Table:
+    """Rich table of the headline metrics: start, end and mean (with a 90% interval for replicates)."""
+    from civsim.simulate import interval_table
+
+    main = ["outcome_index", "outcome_index_council", "inclusion_gap", "engagement", "trust", "networks",
+            "alliances", "coordination_density", "budget", "gain_per_spend"]
+    table = Table(title=f"civsim {name}: {reps} run(s), {int(ts['step'].max())} months")
+    table.add_column("metric")
+    table.add_column("start", justify="right")
+    if reps == 1:
+        table.add_column("end", justify="right")
+        table.add_column("mean", justify="right")
+        first, last = ts[ts.step == 0].iloc[0], ts[ts.step == ts.step.max()].iloc[0]
+        for m in main:
+            table.add_row(m, f"{first[m]:.3f}", f"{last[m]:.3f}", f"{summaries[f'mean_{m}'].iloc[0]:.3f}")
+        s = summaries.iloc[0]
+        if s["n_shocks"]:
+            rec = "not yet" if s["shock_recovery_months"] != s["shock_recovery_months"] else f"{s['shock_recovery_months']:.0f} months"
+            table.add_row("shock dip / recovery", "", f"{s['shock_dip']:.3f}", rec)
+    else:
+        table.add_column("end mean", justify="right")
+        table.add_column("90% interval", justify="right")
+        start = ts[ts.step == 0][main].mean()
+        iv = interval_table(summaries, [f"final_{m}" for m in main]).set_index("metric")
+        for m in main:
+            r = iv.loc[f"final_{m}"]
+            table.add_row(m, f"{start[m]:.3f}", f"{r['mean']:.3f}", f"[{r['p5']:.3f}, {r['p95']:.3f}]")
+    return table
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenario presets with what each shows."""
+    from civsim import scenario as sc
+
+    table = Table(title="civsim scenario presets")
+    table.add_column("name")
+    table.add_column("description")
+    try:
+        for s in sc.list_presets():
+            table.add_row(s.name, s.description)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(table)
+
+
+@app.command()
+def params(
+    json_: Annotated[bool, typer.Option("--json", help="Print the schema as JSON records for tools.")] = False,
+    strand: Annotated[str | None, typer.Option(help="Only this strand's parameters.")] = None,
+) -> None:
+    """Print the parameter schema (name, type, default, range, unit, strand, help)."""
+    if strand is not None and strand not in STRANDS:
+        fail(f"--strand {strand!r} is not allowed: expected one of {', '.join(STRANDS)}")
+    records = [r for r in schema_records() if strand is None or r["strand"] == strand]
+    if json_:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        return
+    table = Table(title="civsim parameters")
+    for c in ("name", "type", "default", "range", "unit", "strand", "help"):
+        table.add_column(c, overflow="fold")
+    for r in records:
+        rng = "" if r["min"] is None else f"[{r['min']:g}, {r['max']:g}]"
+        if r["choices"]:
+            rng = " | ".join(r["choices"])
+        default = ", ".join(r["default"]) if isinstance(r["default"], list) else str(r["default"])
+        table.add_row(r["name"], r["type"], default, rng, r["unit"], r["strand"], r["help"])
+    console.print(table)
+
+
+@app.command()
+def validate(file: Annotated[str, typer.Argument(help="Scenario TOML file (or preset name) to check.")]) -> None:
+    """Check a scenario file; print what it sets, or one clear error (exit 2)."""
+    from civsim import scenario as sc
+
+    try:
+        s = sc.load_scenario(file)
+    except UserError as exc:
+        fail(str(exc))
+    console.print(f"[green]ok[/]: {s.source}: {s.name} ({len(s.params)} parameter(s) set, seed {s.seed}, {s.steps} steps)")
+    for k, v in s.params.items():
+        console.print(f"  {k} = {v!r}  [dim]({SCHEMA[k].help})[/]")
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Small sizes only; finishes within a minute.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
+) -> None:
+    """Measure both engines: citizen-steps per second and bytes per citizen per run."""
+    from civsim import bench as bm
+
+    records = bm.run_benchmarks(quick=quick, log=None if json_ else err.print)
+    if json_:
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        return
+    console.print(bm.table(records))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
