@@ -105,7 +105,7 @@ class Network(mesa.Agent):
         members = agg["members"][0, self.slot]
         self.dissolving = bool(rules.network_dissolves(True, members, self.age, p["network_min_members"]))
         self.wants_to_scale = bool(rules.network_wants_to_scale(
-            True, self.dissolving, members, self.cohesion, p["network_found_size"], m.draws["scale"][self.slot], p["scaling_rate"]
+            np.True_, np.bool_(self.dissolving), members, self.cohesion, p["network_found_size"], m.draws["scale"][self.slot], p["scaling_rate"]
         ))
 
     def decide(self) -> None:
