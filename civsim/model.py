@@ -48,6 +48,7 @@ class CivicModel(mesa.Model):
         self.base = w.base[None]
         self.pop = w.pop[None]
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
+        self.cell = process.cell_index(w.hood, w.group[None], w.dims.M, w.dims.G)
         self.citizen_list = [
             Citizen(self, i, int(w.hood[i]), int(w.group[i]), float(w.capacity[i]), float(w.threshold[i]),
                     float(w.trust[i]), bool(w.engaged[i]), int(w.member[i]))
@@ -256,7 +257,7 @@ class CivicModel(mesa.Model):
         alive, focus, _, mult = self.network_arrays()
         n_allies = np.array([[len(n.allies) if n is not None else 0 for n in self.slots]])
         return process.citizen_aggregates(
-            self.world.hood, self.world.group[None], np.array([[c.engaged for c in cs]]),
+            self.cell, np.array([[c.engaged for c in cs]]),
             np.array([[c.member for c in cs]]), self.world.capacity[None], np.array([[c.trust for c in cs]]),
             mult, focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
         )

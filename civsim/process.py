@@ -223,46 +223,66 @@ def update_outcomes(
 # Sums over citizens
 
 
+def cell_index(hood: np.ndarray, group: np.ndarray, M: int, G: int) -> np.ndarray:
+    """Each citizen's cell (m, g) as a flat index offset by run: ``(b M + m) G + g``, shape (B, N)."""
+    B = group.shape[0]
+    return np.arange(B)[:, None] * (M * G) + hood * G + group
+
+
 def citizen_aggregates(
-    hood: np.ndarray, group: np.ndarray, engaged: np.ndarray, member: np.ndarray, capacity: np.ndarray,
+    cell: np.ndarray, engaged: np.ndarray, member: np.ndarray, capacity: np.ndarray,
     trust: np.ndarray, mult: np.ndarray, focus: np.ndarray, n_allies: np.ndarray, M: int, G: int, K: int,
 ) -> dict[str, np.ndarray]:
     """Sums over citizens that the network and cell processes need, for B runs.
 
-    Inputs are (B, N) citizen arrays (``hood`` may be (N,)), and per network
-    slot (B, S): pooled multiplier, focus and number of allies. Sums run in
-    citizen order (``np.bincount``), identical for a batch of one or many.
+    Inputs are (B, N) citizen arrays, ``cell`` from :func:`cell_index`, and per
+    network slot (B, S): pooled multiplier, focus and number of allies. Every sum is
+    one ``np.bincount`` over run-offset bins in citizen order, with zero
+    weights for citizens outside the sum (no masked copies), so it is the same
+    for a batch of one or many.
     """
     B, N = engaged.shape
     S = mult.shape[1]
-    hood = np.broadcast_to(hood, (B, N))
+    MG = M * G
     run = np.arange(B)[:, None]
     has = member >= 0
-    slot = np.where(has, member, 0)
-    eng = engaged.astype(bool)
-    ct = capacity * trust
+    eng = engaged.astype(float)
+    # network slots: bin 0 of each run collects citizens outside networks
+    slot_bin = (run * (S + 1) + member + 1).ravel()
 
-    def sums(index, weights, size, mask):
-        idx = (run * size + index)[mask]
-        w = None if weights is None else weights[mask]
-        return np.bincount(idx, weights=w, minlength=B * size).reshape(B, size)
+    def per_slot(weights):
+        return np.bincount(slot_bin, weights=weights, minlength=B * (S + 1)).reshape(B, S + 1)[:, 1:]
 
     out = {
-        "members": sums(slot, None, S, has).astype(float),
-        "member_capacity": sums(slot, capacity, S, has),
-        "member_trust": sums(slot, trust, S, has),
+        "members": per_slot(None).astype(float),
+        "member_capacity": per_slot(capacity.ravel()),
+        "member_trust": per_slot(trust.ravel()),
     }
-    cell = hood * G + group
-    out["engaged_cell"] = sums(cell, None, M * G, eng).astype(float).reshape(B, M, G)
-    out["engaged_members_cell"] = sums(cell, None, M * G, eng & has).astype(float).reshape(B, M, G)
-    out["unaffiliated_engaged_hood"] = sums(hood, None, M, eng & ~has).astype(float)
-    out["unaffiliated"] = sums(cell, ct, M * G, eng & ~has).reshape(B, M, G)
-    f = np.take_along_axis(focus, slot, axis=1)
-    w = ct * np.take_along_axis(mult, slot, axis=1)
-    out["members_k"] = sums(cell * K + f, w, M * G * K, eng & has).reshape(B, M, G, K)
-    out["hood_trust"] = sums(hood, trust, M, np.ones_like(eng)) / np.maximum(sums(hood, None, M, np.ones_like(eng)), 1)
-    allied = has & (np.take_along_axis(n_allies, slot, axis=1) > 0)
-    out["covered_hood"] = sums(hood, None, M, allied).astype(float)
+    # cells x (outside a network, member)
+    cell2 = (cell * 2 + has).ravel()
+
+    def per_cell2(weights):
+        return np.bincount(cell2, weights=weights, minlength=B * MG * 2).reshape(B, M, G, 2)
+
+    counts = per_cell2(eng.ravel())
+    out["engaged_members_cell"] = counts[..., 1]
+    out["engaged_cell"] = counts[..., 0] + counts[..., 1]
+    out["unaffiliated_engaged_hood"] = counts[..., 0].sum(axis=2)
+    ct = capacity * trust
+    out["unaffiliated"] = per_cell2((eng * ct).ravel())[..., 0]
+    slot = np.where(has, member, 0)
+    flat_slot = (run * S + slot).ravel() if S else np.zeros(B * N, dtype=np.int64)
+    f = focus.ravel()[flat_slot] if S else np.zeros(B * N, dtype=np.int64)
+    w = (eng * has * ct).ravel() * (mult.ravel()[flat_slot] if S else 1.0)
+    out["members_k"] = np.bincount(cell.ravel() * K + f, weights=w, minlength=B * MG * K).reshape(B, M, G, K)
+    allied = has & ((n_allies.ravel()[flat_slot] > 0).reshape(B, N) if S else False)
+    cell_trust_cover = np.bincount(
+        cell.ravel() * 2 + allied.ravel(), weights=None, minlength=B * MG * 2
+    ).reshape(B, M, G, 2)
+    out["covered_hood"] = cell_trust_cover[..., 1].sum(axis=2).astype(float)
+    pop_hood = cell_trust_cover.sum(axis=(2, 3))
+    trust_cell = np.bincount(cell.ravel(), weights=trust.ravel(), minlength=B * MG).reshape(B, M, G)
+    out["hood_trust"] = trust_cell.sum(axis=2) / np.maximum(pop_hood, 1)
     return out
 
 

@@ -70,11 +70,16 @@ class BatchModel:
         self.member = stack("member")
         self.ties = sp.block_diag([w.ties for w in worlds], format="csr", dtype=np.float32)
         self.degree = np.asarray(self.ties.sum(axis=1)).reshape(B, -1).astype(float)
+        self.engaged_ties = (self.ties @ self.engaged.ravel().astype(np.float32)).reshape(B, -1).astype(float)
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
         self.base = stack("base")
         self.pop = stack("pop")
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
+        M, G = self.dims.M, self.dims.G
+        self.cell = process.cell_index(self.hood, self.group, M, G)
+        self.hood_index = np.arange(B)[:, None] * M + self.hood
+        self.marginalised = self.group > 0
         self.alive = stack("net_alive")
         self.net_focus = stack("net_focus")
         self.net_age = stack("net_age")
@@ -229,25 +234,23 @@ class BatchModel:
 
         # Citizens: engagement, trust, membership
         eng = self.engaged
-        count = (self.ties @ eng.ravel().astype(np.float32)).reshape(B, N).astype(float)
-        frac = process.tie_share(count, self.degree)
+        frac = process.tie_share(self.engaged_ties, self.degree)
         has = self.member >= 0
-        slot = np.where(has, self.member, 0)
-        coh_i = np.where(has, np.take_along_axis(self.net_cohesion, slot, axis=1), 0.0)
+        slot_ext = np.arange(B)[:, None] * (S + 1) + self.member + 1
+        coh_i = np.pad(self.net_cohesion, ((0, 0), (1, 0))).ravel()[slot_ext]
         push = rules.engagement_push(frac, self.capacity, self.trust, coh_i, col(P["contagion_weight"], 2), col(P["trust_engagement_weight"], 2))
-        thr = rules.effective_threshold(self.threshold, self.group > 0, col(P["participation_barrier"], 2), col(P["outreach"], 2))
+        thr = rules.effective_threshold(self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2))
         burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
         contact = rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity)
         engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
 
-        cell = self.hood * G + self.group
-        match_i = np.take_along_axis(ctx["match"].reshape(B, M * G), cell, axis=1)
-        trend_i = np.take_along_axis((ctx["index"] - self.trend).reshape(B, M * G), cell, axis=1)
+        # the trust target depends on a citizen only through their cell and engagement
         open_mean = self.openness.mean(axis=1)
-        target = rules.trust_target(
-            match_i, trend_i, col(c["budget_change"], 2), eng * col(open_mean, 2),
-            col(P["trust_cut_sensitivity"], 2), col(P["trust_coproduction_gain"], 2),
+        target_cell = rules.trust_target(
+            ctx["match"][..., None], (ctx["index"] - self.trend)[..., None], col(c["budget_change"], 4),
+            np.array([0.0, 1.0]) * col(open_mean, 4), col(P["trust_cut_sensitivity"], 4), col(P["trust_coproduction_gain"], 4),
         )
+        target = target_cell.ravel()[self.cell * 2 + eng]
         trust_next = rules.next_trust(self.trust, target, col(P["trust_rate"], 2))
 
         members = agg["members"]
@@ -261,10 +264,14 @@ class BatchModel:
         bb, mm, jj = np.nonzero(avail_h)
         table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
         join_rate = P["join_rate"] * P["networks_enabled"]
-        choice = rules.join_choice(U["join"], col(join_rate, 2), n_avail[np.arange(B)[:, None], self.hood[None, :]])
-        stays = has & eng & ~np.take_along_axis(dissolving, slot, axis=1)
-        joins = ~has & eng & (choice >= 0)
-        joined = table[np.arange(B)[:, None], self.hood[None, :], np.maximum(choice, 0)]
+        stays = has & eng & ~np.pad(dissolving, ((0, 0), (1, 0))).ravel()[slot_ext]
+        seekers = np.flatnonzero(~has & eng)
+        hood_of = self.hood_index.ravel()[seekers]
+        choice = rules.join_choice(U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of])
+        joined_flat = np.full(B * N, -1, dtype=np.int64)
+        joined_flat[seekers] = np.where(choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1)
+        joined = joined_flat.reshape(B, N)
+        joins = joined >= 0
         member_next = np.where(stays, self.member, np.where(joins, joined, -1))
 
         # Networks: resources, cohesion, dissolution, founding, scaling
@@ -335,6 +342,7 @@ class BatchModel:
         )
 
         # Apply
+        self._update_engaged_ties(engaged_next)
         self.engaged = engaged_next
         self.trust = trust_next
         self.member = member_next
@@ -350,6 +358,24 @@ class BatchModel:
         self._record()
         self._shock_now = np.zeros(B)
 
+    def _update_engaged_ties(self, engaged_next: np.ndarray) -> None:
+        """Update each citizen's count of engaged ties from the citizens who changed.
+
+        Ties are symmetric, so the rows of the changed citizens list whose
+        counts move; the counts stay exact integers, equal to a full sparse product.
+        """
+        changed = np.flatnonzero(engaged_next.ravel() != self.engaged.ravel())
+        if changed.size == 0:
+            return
+        indptr, indices = self.ties.indptr, self.ties.indices
+        starts, ends = indptr[changed], indptr[changed + 1]
+        lengths = ends - starts
+        rows = np.repeat(np.arange(changed.size), lengths)
+        pos = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(starts, lengths)
+        sign = np.where(engaged_next.ravel()[changed], 1.0, -1.0)
+        delta = np.bincount(indices[pos], weights=sign[rows], minlength=self.engaged.size)
+        self.engaged_ties += delta.reshape(self.engaged_ties.shape)
+
     def _aggregates(self, mult: np.ndarray | None = None, n_allies: np.ndarray | None = None) -> dict[str, np.ndarray]:
         S = self.dims.S
         if n_allies is None:
@@ -357,7 +383,7 @@ class BatchModel:
         if mult is None:
             mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
         return process.citizen_aggregates(
-            self.hood, self.group, self.engaged, self.member, self.capacity, self.trust, mult,
+            self.cell, self.engaged, self.member, self.capacity, self.trust, mult,
             self.net_focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
         )
 
