@@ -244,7 +244,7 @@ def citizen_aggregates(
     B, N = engaged.shape
     S = mult.shape[1]
     MG = M * G
-    run = np.arange(B)[:, None]
+    run = np.arange(B, dtype=np.int32)[:, None]
     has = member >= 0
     eng = engaged.astype(float)
     # network slots: bin 0 of each run collects citizens outside networks
@@ -274,6 +274,7 @@ def citizen_aggregates(
     flat_slot = (run * S + slot).ravel() if S else np.zeros(B * N, dtype=np.int64)
     f = focus.ravel()[flat_slot] if S else np.zeros(B * N, dtype=np.int64)
     w = (eng * has * ct).ravel() * (mult.ravel()[flat_slot] if S else 1.0)
+    del ct
     out["members_k"] = np.bincount(cell.ravel() * K + f, weights=w, minlength=B * MG * K).reshape(B, M, G, K)
     allied = has & ((n_allies.ravel()[flat_slot] > 0).reshape(B, N) if S else False)
     cell_trust_cover = np.bincount(

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from civsim import metrics, process, rules, seeding
 from civsim.params import SCHEMA
@@ -48,7 +47,12 @@ class BatchModel:
         self.points = points
         self.seeds = seeds
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
-        worlds = [build_world(pt, rng) for pt, rng in zip(points, self.rngs)]
+        worlds, tie_parts = [], []
+        for pt, rng in zip(points, self.rngs):
+            w = build_world(pt, rng)
+            tie_parts.append((w.ties.indptr, w.ties.indices.astype(np.int32)))
+            w.ties = None  # only the pattern is kept, stacked below
+            worlds.append(w)
         w0 = worlds[0]
         self.dims = w0.dims
         self.B = B = len(points)
@@ -67,18 +71,22 @@ class BatchModel:
         self.threshold = stack("threshold")
         self.trust = stack("trust")
         self.engaged = stack("engaged")
-        self.member = stack("member")
-        self.ties = sp.block_diag([w.ties for w in worlds], format="csr", dtype=np.float32)
-        self.degree = np.asarray(self.ties.sum(axis=1)).reshape(B, -1).astype(float)
-        self.engaged_ties = (self.ties @ self.engaged.ravel().astype(np.float32)).reshape(B, -1).astype(float)
+        self.member = stack("member").astype(np.int32)
+        self.ties = _stack_ties(tie_parts)
+        del tie_parts
+        self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
+        self.engaged_ties = np.add.reduceat(
+            np.append(self.engaged.ravel()[self.ties.indices], False).astype(float), self.ties.indptr[:-1]
+        ) * (self.degree.ravel() > 0)
+        self.engaged_ties = self.engaged_ties.reshape(B, -1)
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
         self.base = stack("base")
         self.pop = stack("pop")
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
         M, G = self.dims.M, self.dims.G
-        self.cell = process.cell_index(self.hood, self.group, M, G)
-        self.hood_index = np.arange(B)[:, None] * M + self.hood
+        self.cell = process.cell_index(self.hood, self.group, M, G).astype(np.int32)
+        self.hood_index = (np.arange(B)[:, None] * M + self.hood).astype(np.int32)
         self.marginalised = self.group > 0
         self.alive = stack("net_alive")
         self.net_focus = stack("net_focus")
@@ -243,6 +251,7 @@ class BatchModel:
         burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
         contact = rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity)
         engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
+        del frac, coh_i, push, thr, burn, contact
 
         # the trust target depends on a citizen only through their cell and engagement
         open_mean = self.openness.mean(axis=1)
@@ -252,6 +261,7 @@ class BatchModel:
         )
         target = target_cell.ravel()[self.cell * 2 + eng]
         trust_next = rules.next_trust(self.trust, target, col(P["trust_rate"], 2))
+        del target
 
         members = agg["members"]
         dissolving = rules.network_dissolves(self.alive, members, self.net_age, col(P["network_min_members"], 2))
@@ -268,11 +278,11 @@ class BatchModel:
         seekers = np.flatnonzero(~has & eng)
         hood_of = self.hood_index.ravel()[seekers]
         choice = rules.join_choice(U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of])
-        joined_flat = np.full(B * N, -1, dtype=np.int64)
+        joined_flat = np.full(B * N, -1, dtype=np.int32)
         joined_flat[seekers] = np.where(choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1)
         joined = joined_flat.reshape(B, N)
-        joins = joined >= 0
-        member_next = np.where(stays, self.member, np.where(joins, joined, -1))
+        member_next = np.where(stays, self.member, joined)
+        del stays, joined, joined_flat, slot_ext
 
         # Networks: resources, cohesion, dissolution, founding, scaling
         grant = process.network_grants(c["grant_pool"], N, members)
@@ -409,6 +419,27 @@ class BatchModel:
         ally[:, rows, cols] = new
         ally[:, cols, rows] = new
         return ally
+
+
+class _TiePattern:
+    """The social ties of all runs as a CSR pattern (row pointers and column indices, no values)."""
+
+    def __init__(self, indptr: np.ndarray, indices: np.ndarray) -> None:
+        self.indptr = indptr
+        self.indices = indices
+
+
+def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> _TiePattern:
+    """Block-diagonal pattern of the runs' ties (each a CSR ``(indptr, indices)``): run b's citizens are rows b N .. (b + 1) N - 1."""
+    n = parts[0][0].shape[0] - 1
+    indptr = [np.zeros(1, dtype=np.int64)]
+    indices = []
+    offset = 0
+    for b, (ptr, idx) in enumerate(parts):
+        indptr.append(ptr[1:].astype(np.int64) + offset)
+        indices.append(idx + np.int32(b * n))
+        offset += ptr[-1]
+    return _TiePattern(np.concatenate(indptr), np.concatenate(indices))
 
 
 def run_batch(points: list[dict[str, Any]], seeds: list[np.random.SeedSequence], steps: int,
