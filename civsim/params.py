@@ -207,7 +207,7 @@ _PARAMS: list[Param] = [
     _p("threshold_mean", "float", 0.45, 0.0, 1.0, "share", "engagement", "Mean engagement threshold: share of engaged ties needed to engage (Granovetter; Watts)."),
     _p("threshold_sd", "float", 0.12, 0.0, 0.5, "share", "engagement", "Spread of engagement thresholds across citizens."),
     _p("contagion_weight", "float", 1.0, 0.0, 2.0, "x", "engagement", "Weight of the share of engaged ties in a citizen's push to engage."),
-    _p("spontaneous_rate", "float", 0.01, 0.0, 1.0, "1/month", "engagement", "Monthly chance a disengaged citizen of full capacity engages on their own initiative."),
+    _p("spontaneous_rate", "float", 0.006, 0.0, 1.0, "1/month", "engagement", "Monthly chance a disengaged citizen of full capacity engages on their own initiative."),
     _p("burnout_rate", "float", 0.05, 0.0, 0.5, "1/month", "engagement", "Monthly chance an engaged citizen of zero capacity drops out (scaled by 1 - capacity)."),
     _p("capacity_mean", "float", 0.6, 0.0, 1.0, "share", "engagement", "Mean capacity (time and resources) of majority citizens."),
     _p("capacity_sd", "float", 0.15, 0.0, 0.5, "share", "engagement", "Spread of capacity across citizens."),

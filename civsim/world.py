@@ -187,7 +187,8 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     capacity = np.clip(cap_mean + params["capacity_sd"] * rng.standard_normal(N), 0.05, 1.0)
     threshold = np.clip(params["threshold_mean"] + params["threshold_sd"] * rng.standard_normal(N), 0.0, 1.0)
     trust = np.clip(params["trust_initial"] + 0.1 * rng.standard_normal(N), 0.0, 1.0)
-    engaged = rng.random(N) < params["initial_engagement"]
+    barrier = params["participation_barrier"] * (1.0 - params["outreach"])
+    engaged = rng.random(N) < params["initial_engagement"] * (1.0 - barrier * marg)
     n_seed = min(params["seed_engaged"], N)
     if n_seed:
         engaged[rng.choice(N, size=n_seed, replace=False)] = True
@@ -196,7 +197,7 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     pop = np.bincount(hood * G + group, minlength=M * G).reshape(M, G).astype(float)
     gradient = params["neighbourhood_spread"] * ((np.arange(M) + 0.5) / M - 0.5) * 2
     disadvantage = params["marginalised_disadvantage"] * (np.arange(G) > 0)
-    base = params["baseline_level"] + gradient[:, None] * 0.5 - disadvantage[None, :] * 0.5
+    base = params["baseline_level"] + gradient[:, None] * 0.5 - disadvantage[None, :]
     outcomes = (
         params["initial_outcome"]
         + gradient[:, None, None]
