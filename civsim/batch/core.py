@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from civsim import metrics, process, rules, seeding
 from civsim.params import SCHEMA
@@ -421,25 +422,26 @@ class BatchModel:
         return ally
 
 
-class _TiePattern:
-    """The social ties of all runs as a CSR pattern (row pointers and column indices, no values)."""
+def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
+    """Block-diagonal sparse matrix of the runs' ties (each given as CSR ``(indptr, indices)``).
 
-    def __init__(self, indptr: np.ndarray, indices: np.ndarray) -> None:
-        self.indptr = indptr
-        self.indices = indices
-
-
-def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> _TiePattern:
-    """Block-diagonal pattern of the runs' ties (each a CSR ``(indptr, indices)``): run b's citizens are rows b N .. (b + 1) N - 1."""
+    Run b's citizens are rows b N .. (b + 1) N - 1, so runs never touch. The
+    values are a zero-stride view of ones: the matrix costs only its pattern.
+    """
     n = parts[0][0].shape[0] - 1
-    indptr = [np.zeros(1, dtype=np.int64)]
+    nnz = sum(int(ptr[-1]) for ptr, _ in parts)
+    itype = np.int32 if nnz < np.iinfo(np.int32).max else np.int64
+    indptr = [np.zeros(1, dtype=itype)]
     indices = []
     offset = 0
     for b, (ptr, idx) in enumerate(parts):
-        indptr.append(ptr[1:].astype(np.int64) + offset)
-        indices.append(idx + np.int32(b * n))
-        offset += ptr[-1]
-    return _TiePattern(np.concatenate(indptr), np.concatenate(indices))
+        indptr.append(ptr[1:].astype(itype) + offset)
+        indices.append(idx.astype(itype) + itype(b * n))
+        offset += int(ptr[-1])
+    indices_all = np.concatenate(indices)
+    ones = np.broadcast_to(np.float32(1.0), indices_all.shape)
+    size = n * len(parts)
+    return sp.csr_array((ones, indices_all, np.concatenate(indptr)), shape=(size, size))
 
 
 def run_batch(points: list[dict[str, Any]], seeds: list[np.random.SeedSequence], steps: int,
