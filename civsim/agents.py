@@ -226,8 +226,6 @@ class Council(mesa.Agent):
 
     def cut_budget(self, share: float) -> None:
         """A budget shock or cut of ``share`` now: council and agencies alike, persisting."""
-        s = self.state
-        s["shock_factor"] = s["shock_factor"] * (1.0 - share)
-        s["budget"] = s["budget"] * (1.0 - share)
+        budgets = process.cut_budget(self.state, self.model.agency_arrays()["budget"], np.array([share]))
         for a in self.model.agency_list:
-            a.budget = float(np.float64(a.budget) * (1.0 - share))
+            a.budget = float(budgets[0, a.index])

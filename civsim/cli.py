@@ -187,6 +187,9 @@ def bench(
     console.print(bm.table(records))
 
 
+from civsim.experiments.commands import register as _register_experiments; _register_experiments(app)  # noqa: E402, E702
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

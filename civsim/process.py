@@ -68,6 +68,18 @@ def yearly_budget(P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, 
     ag["budget"] = commission + ag["own_income"]
 
 
+def cut_budget(c: dict[str, np.ndarray], agency_budget: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """A budget shock or an immediate cut of ``share`` (B,): council and agencies alike, persisting.
+
+    Updates the council state ``c`` in place (the cut also counts as a budget
+    change, so trust feels it) and returns the agencies' new budgets (B, A).
+    """
+    c["shock_factor"] = c["shock_factor"] * (1.0 - share)
+    c["budget"] = c["budget"] * (1.0 - share)
+    c["budget_change"] = c["budget_change"] - share
+    return agency_budget * col(1.0 - share, 2)
+
+
 def revise_agenda(P: Params, c: dict[str, np.ndarray], need_k: np.ndarray, voice_k: np.ndarray, allied_k: np.ndarray) -> None:
     """The council's yearly revision of its priority weights (strand 1)."""
     c["weights"] = rules.agenda_weights(

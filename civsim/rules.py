@@ -456,11 +456,13 @@ def agenda_weights(weights, own, need, voice, allied, voice_weight, need_weight,
     .. math:: w' = \lambda w + (1 - \lambda)\,[(1 - v - n) w^{own} + n\,\hat N + v\,\hat V]
 
     :math:`\hat N` is measured need, :math:`\hat V` citizen voice (engaged
-    citizens' priorities; the unengaged are not heard) plus, with weight
-    ``alliance_voice``, the focus of alliances past the influence threshold.
-    All inputs are distributions over domains.
+    citizens' priorities, normalised to a distribution; the unengaged are not
+    heard) plus, with weight ``alliance_voice``, the focus of alliances past
+    the influence threshold (a distribution scaled by the share of citizens
+    the alliance represents), renormalised.
     """
-    mixed = normalise(voice + alliance_voice * allied, fallback=need)
+    heard = normalise(voice, fallback=need)
+    mixed = normalise(heard + alliance_voice * allied, fallback=need)
     target = (1.0 - voice_weight - need_weight) * own + need_weight * need + voice_weight * mixed
     return inertia * weights + (1.0 - inertia) * target
 

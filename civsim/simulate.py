@@ -123,12 +123,23 @@ def write_outputs(
         ],
     }
     paths.append(out / "summary.json")
-    paths[-1].write_text(json.dumps(summary, indent=2, default=_json_default) + "\n")
+    paths[-1].write_text(json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False) + "\n")
     paths.append(out / "manifest.json")
-    paths[-1].write_text(json.dumps(manifest, indent=2, default=_json_default) + "\n")
+    paths[-1].write_text(json.dumps(_finite(manifest), indent=2, default=_json_default, allow_nan=False) + "\n")
     paths.append(out / "timeseries.png")
     plot_timeseries(timeseries, paths[-1], manifest.get("scenario", {}).get("name", ""))
     return paths
+
+
+def _finite(x: Any) -> Any:
+    """Replace NaN and infinities by None (JSON null), recursively, so the files are strict JSON."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, (float, np.floating)) and not np.isfinite(x):
+        return None
+    return x
 
 
 def _json_default(x: Any) -> Any:

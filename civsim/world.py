@@ -74,7 +74,7 @@ def shock_masks(domains: tuple[str, ...]) -> np.ndarray:
     """(3, K) share of each domain a shock of each kind hits."""
     return np.array(
         [
-            [0.0 if kind == "budget" else SHOCK_MASKS[kind].get(d, _UNKNOWN_SHOCK) for d in domains]
+            [0.0 if kind == "budget" else SHOCK_MASKS[kind].get(d, 0.0 if d in _DEFAULT_CROSS_IMPACT else _UNKNOWN_SHOCK) for d in domains]
             for kind in SHOCK_KINDS
         ]
     )

@@ -189,9 +189,7 @@ class BatchModel:
             raise ValueError(f"unknown intervention {name!r}: expected one of {', '.join(INTERVENTIONS)}")
         c, v = self.council, float(value)
         if name == "cut_budget":
-            c["shock_factor"] = c["shock_factor"] * (1.0 - v)
-            c["budget"] = c["budget"] * (1.0 - v)
-            self.agencies["budget"] = self.agencies["budget"] * (1.0 - v)
+            self.agencies["budget"] = process.cut_budget(c, self.agencies["budget"], np.full(self.B, v))
         elif name.startswith("shock_"):
             kind = SHOCK_KINDS.index(name.removeprefix("shock_"))
             mask = self.shock_masks[kind] * v
@@ -230,10 +228,9 @@ class BatchModel:
         occurred, kind, hit = process.shock_hits(P, t, U["shock"])
         mask = self.shock_masks[kind] * col(P["shock_size"], 2)
         self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
-        budget_hit = np.where(occurred & (kind == SHOCK_KINDS.index("budget")), P["shock_size"], 0.0)
-        c["shock_factor"] = c["shock_factor"] * (1.0 - budget_hit)
-        c["budget"] = c["budget"] * (1.0 - budget_hit)
-        ag["budget"] = ag["budget"] * col(1.0 - budget_hit, 2)
+        budget_hit = occurred & (kind == SHOCK_KINDS.index("budget"))
+        if budget_hit.any():
+            ag["budget"] = process.cut_budget(c, ag["budget"], np.where(budget_hit, P["shock_size"], 0.0))
         shock_now = np.maximum(occurred.astype(float), self._shock_now)
 
         ctx = process.cell_context(self.outcomes, c["weights"])
