@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from civsim import rules
@@ -129,14 +130,17 @@ def allied_by_domain(
 
 def alliance_summary(ally: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number of alliances (components of two or more actors) and the largest one's size, per run."""
-    B = ally.shape[0]
-    count = np.zeros(B)
+    B, n, _ = ally.shape
+    b, i, j = np.nonzero(ally)
+    graph = sp.csr_array((np.ones(b.size), (b * n + i, b * n + j)), shape=(B * n, B * n))
+    n_comp, label = connected_components(graph, directed=False)
+    size = np.bincount(label, minlength=n_comp)
+    run_of = np.zeros(n_comp, dtype=np.int64)
+    run_of[label] = np.repeat(np.arange(B), n)
+    allied = size >= 2
+    count = np.bincount(run_of[allied], minlength=B).astype(float)
     largest = np.zeros(B)
-    for b in range(B):
-        n_comp, label = connected_components(ally[b], directed=False)
-        size = np.bincount(label, minlength=n_comp)
-        count[b] = np.sum(size >= 2)
-        largest[b] = size.max() if np.any(size >= 2) else 0
+    np.maximum.at(largest, run_of[allied], size[allied])
     return count, largest
 
 
