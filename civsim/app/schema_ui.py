@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from solara.alias import rv as v
 import solara
+from solara.alias import rv as v
 
 from civsim import params as P
 
@@ -182,7 +182,11 @@ def ParamControls(
     """All editable parameters grouped by strand, each group in an expansion panel."""
     groups = grouped_params()
     keys = [s for s in groups if strands is None or s in strands]
-    with v.ExpansionPanels(multiple=True, v_model=[0] if open_first else [], accordion=False, flat=True):
+    # which panels are open is state: a fixed v_model would close the user's panels on every redraw
+    open_panels, set_open_panels = solara.use_state([0] if open_first else [])
+    with v.ExpansionPanels(
+        multiple=True, v_model=open_panels, on_v_model=set_open_panels, accordion=False, flat=True
+    ):
         for s in keys:
             changed = [p for p in groups[s] if p.name in values and values[p.name] != p.default]
             title = P.STRANDS.get(s, s)
