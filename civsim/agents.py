@@ -211,7 +211,7 @@ class Council(mesa.Agent):
         need = process.need_by_domain(m.outcomes, m.pop_share)
         if year > 0:
             agg = m.aggregates()
-            prio = process.cell_context(m.outcomes, self.state["weights"])["prio"]
+            prio = process.cell_context(m.outcomes, self.state["weights"], m.P["priority_focus"])["prio"]
             voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
             alive, focus, _, _ = m.network_arrays()
             allied = process.allied_by_domain(m.P, m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K)

@@ -15,8 +15,8 @@ import pandas as pd
 
 from civsim import process
 
-RECOVERY_TOLERANCE = 0.005
-"""A run has recovered from a shock when its index is back within this of the pre-shock level."""
+RECOVERY_SHARE = 0.9
+"""A run has recovered from a shock once it has regained this share of the dip."""
 
 
 def group_names(G: int) -> list[str]:
@@ -68,6 +68,7 @@ def step_metrics(
     index0: np.ndarray | None,
     shock: np.ndarray,
     domains: tuple[str, ...],
+    focus: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """All per-step metrics for B runs, each a (B,) array.
 
@@ -76,12 +77,12 @@ def step_metrics(
     (B, K) council priorities; engaged, group, trust, member (B, N); alive
     (B, S); ally (B, S+A, S+A); coord (B, A, A); budget, spend (cumulative
     council spend per citizen), shock (B,); index0 (B,) the index at step 0
-    (None at step 0 itself).
+    (None at step 0 itself); focus (B,) the runs' ``priority_focus``.
     """
     B, M, G, K = outcomes.shape
     N = engaged.shape[1]
     A = coord.shape[1]
-    ctx = process.cell_context(outcomes, weights)
+    ctx = process.cell_context(outcomes, weights, focus)
     share = pop / pop.sum(axis=(1, 2), keepdims=True)
     out: dict[str, np.ndarray] = {}
     out["outcome_index"] = np.einsum("bmg,bmg->b", ctx["index"], share)
@@ -118,7 +119,8 @@ def step_metrics(
     out["budget"] = np.asarray(budget, dtype=float)
     out["spend"] = np.asarray(spend, dtype=float)
     gain = out["outcome_index"] - (index0 if index0 is not None else out["outcome_index"])
-    out["gain_per_spend"] = np.where(spend > 0, gain / np.where(spend > 0, spend, 1.0), 0.0)
+    spent = spend > 1e-9
+    out["gain_per_spend"] = np.where(spent, gain / np.where(spent, spend, 1.0), 0.0)
     out["shock"] = np.asarray(shock, dtype=float)
     assert N > 0
     return out
@@ -138,7 +140,8 @@ def resilience(index: np.ndarray, shock: np.ndarray) -> list[dict[str, Any]]:
         For each shock: ``step``, ``pre`` (index just before), ``dip``
         (pre minus the lowest index before the next shock or the end),
         ``recovery_months`` (steps until the index is back within
-        ``RECOVERY_TOLERANCE`` of pre; None if it never is).
+        ``RECOVERY_SHARE`` of the dip is regained, i.e. the index is back
+        above ``pre - (1 - RECOVERY_SHARE) * dip``; None if it never is).
     """
     steps = np.flatnonzero(shock > 0)
     out = []
@@ -147,7 +150,7 @@ def resilience(index: np.ndarray, shock: np.ndarray) -> list[dict[str, Any]]:
         pre = index[s - 1] if s > 0 else index[0]
         window = index[s:end]
         dip = float(pre - window.min()) if window.size else 0.0
-        back = np.flatnonzero(window >= pre - RECOVERY_TOLERANCE)
+        back = np.flatnonzero(window >= pre - (1.0 - RECOVERY_SHARE) * dip)
         out.append(
             {
                 "step": int(s),

@@ -67,7 +67,7 @@ class CivicModel(mesa.Model):
         ]
         self.link = rules.coordination_link(w.remit, w.cross_impact)
         self.council = Council(self)
-        ctx = process.cell_context(self.outcomes, self.council.state["weights"])
+        ctx = process.cell_context(self.outcomes, self.council.state["weights"], self.P["priority_focus"])
         self.trend = ctx["index"].copy()
         self.spend = np.zeros(1)
         self.draws: dict[str, np.ndarray] = {}
@@ -134,7 +134,7 @@ class CivicModel(mesa.Model):
 
     def prepare_context(self) -> None:
         """Everything agents read about the state at t: cell context and sums over citizens."""
-        ctx = process.cell_context(self.outcomes, self.council.state["weights"])
+        ctx = process.cell_context(self.outcomes, self.council.state["weights"], self.P["priority_focus"])
         self.agg = self.aggregates()
         ctx["trend"] = ctx["index"] - self.trend
         ctx["open_mean"] = np.mean([a.openness for a in self.agency_list])
@@ -313,7 +313,7 @@ class CivicModel(mesa.Model):
             trust=np.array([[c.trust for c in cs]]), member=np.array([[c.member for c in cs]]),
             alive=alive, ally=self.alliance_matrix(), coord=self.coordination_matrix(),
             budget=self.council.state["budget"], spend=self.spend, index0=self._index0,
-            shock=self._shock_now, domains=self.world.domains,
+            shock=self._shock_now, domains=self.world.domains, focus=self.P["priority_focus"],
         )
         if self._index0 is None:
             self._index0 = m["outcome_index"].copy()

@@ -180,6 +180,7 @@ _PARAMS: list[Param] = [
     _p("protected_share", "float", 0.35, 0.0, 0.9, "share", "austerity", "Share of the starting service budget ring-fenced for statutory care (health), kept while cuts fall on the rest."),
     _p("agency_own_income", "float", 0.15, 0.0, 2.0, "share", "austerity", "Agencies' income from outside the council, as a share of their starting commission."),
     # 1 Defining valued outcomes
+    _p("priority_focus", "int", 1, 1, 4, "exponent", "outcomes", "How strongly citizens put their largest gaps first (1 = in proportion to the gap)."),
     _p("voice_weight", "float", 0.3, 0.0, 1.0, "share", "outcomes", "Weight of citizen voice when the council revises its priorities each year (participatory democracy)."),
     _p("need_weight", "float", 0.3, 0.0, 1.0, "share", "outcomes", "Weight of measured need when the council revises its priorities."),
     _p("agenda_inertia", "float", 0.5, 0.0, 1.0, "share", "outcomes", "Share of last year's priority weights kept at each revision."),
@@ -282,6 +283,32 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "their sum must be at most 1 (the rest is the council's own view)"
         )
     return out
+
+
+def markdown_table() -> str:
+    """The schema as a Markdown table (the parameter table of docs/ODD.md)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, tuple):
+            return ", ".join(v)
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    def allowed(p: Param) -> str:
+        if p.type == "bool":
+            return "true/false"
+        if p.type == "choice":
+            return " / ".join(p.choices)
+        if p.type == "list":
+            return ">= 2 distinct names"
+        return f"[{fmt(p.min)}, {fmt(p.max)}]"
+
+    lines = ["| name | type | default | range | unit | strand | help |", "|---|---|---|---|---|---|---|"]
+    for p in SCHEMA.values():
+        t = p.type + (" (structural)" if p.structural else "")
+        lines.append(f"| `{p.name}` | {t} | {fmt(p.default)} | {allowed(p)} | {p.unit} | {STRANDS[p.strand]} | {p.help} |")
+    return "\n".join(lines) + "\n"
 
 
 def schema_records() -> list[dict[str, Any]]:

@@ -167,9 +167,9 @@ def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.nda
 # Cells: priorities, inputs, outcomes
 
 
-def cell_context(outcomes: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
-    """Priorities, valued-outcome index and agenda match per cell (m, g)."""
-    prio = rules.priorities(outcomes)
+def cell_context(outcomes: np.ndarray, weights: np.ndarray, focus: np.ndarray) -> dict[str, np.ndarray]:
+    """Priorities, valued-outcome index and agenda match per cell (m, g); ``focus`` is (B,) ``priority_focus``."""
+    prio = rules.priorities(outcomes, col(focus, 4))
     return {
         "prio": prio,
         "index": np.einsum("bmgk,bmgk->bmg", prio, outcomes),

@@ -142,15 +142,28 @@ def next_engaged(engaged, push, threshold, u, burnout_p, contact_p):
 # Trust and responsiveness (strand 3)
 
 
-def priorities(outcomes):
-    """What citizens value: the gaps they live with, normalised over domains.
+MAX_PRIORITY_FOCUS = 4
 
-    ``p[..., k] = (1 - O[..., k]) / sum_j (1 - O[..., j])``; uniform if no gap.
+
+def priorities(outcomes, focus):
+    r"""What citizens value: the gaps they live with, emphasised and normalised over domains.
+
+    .. math:: p_k = (1 - O_k)^\gamma / \textstyle\sum_j (1 - O_j)^\gamma
+
+    with integer focus :math:`\gamma` (1 = in proportion to the gap; higher:
+    people put what they lack most first); uniform if there is no gap.
+    The power is taken by repeated multiplication, so it is bit-identical for
+    any array shape.
     """
     gap = 1.0 - outcomes
-    total = gap.sum(axis=-1, keepdims=True)
+    powered = gap
+    emphasised = gap
+    for level in range(2, MAX_PRIORITY_FOCUS + 1):
+        powered = powered * gap
+        emphasised = np.where(focus == level, powered, emphasised)
+    total = emphasised.sum(axis=-1, keepdims=True)
     k = outcomes.shape[-1]
-    return np.where(total > 0, gap / np.where(total > 0, total, 1.0), 1.0 / k)
+    return np.where(total > 0, emphasised / np.where(total > 0, total, 1.0), 1.0 / k)
 
 
 def agenda_match(weights, prio):

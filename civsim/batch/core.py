@@ -122,7 +122,7 @@ class BatchModel:
             "convening": np.zeros(B),
             "grant_pool": np.zeros(B),
         }
-        ctx = process.cell_context(self.outcomes, self.council["weights"])
+        ctx = process.cell_context(self.outcomes, self.council["weights"], self.P["priority_focus"])
         self.trend = ctx["index"].copy()
         self.spend = np.zeros(B)
         self.month = 0
@@ -151,7 +151,7 @@ class BatchModel:
             outcomes=self.outcomes, pop=self.pop, weights=self.council["weights"], engaged=self.engaged,
             group=self.group, trust=self.trust, member=self.member, alive=self.alive, ally=self.ally,
             coord=self.coord, budget=self.council["budget"], spend=self.spend, index0=self._index0,
-            shock=self._shock_now, domains=self.domains,
+            shock=self._shock_now, domains=self.domains, focus=self.P["priority_focus"],
         )
         if self._index0 is None:
             self._index0 = m["outcome_index"].copy()
@@ -219,7 +219,7 @@ class BatchModel:
             need_k = process.need_by_domain(self.outcomes, self.pop_share)
             if t > 0:
                 agg = self._aggregates()
-                prio = process.cell_context(self.outcomes, c["weights"])["prio"]
+                prio = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])["prio"]
                 voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
                 allied = process.allied_by_domain(P, self.ally, self.alive, self.net_focus, agg["members"], N, K)
                 process.revise_agenda(P, c, need_k, voice, allied)
@@ -233,7 +233,7 @@ class BatchModel:
             ag["budget"] = process.cut_budget(c, ag["budget"], np.where(budget_hit, P["shock_size"], 0.0))
         shock_now = np.maximum(occurred.astype(float), self._shock_now)
 
-        ctx = process.cell_context(self.outcomes, c["weights"])
+        ctx = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])
         n_allies = self.ally[:, :S, :].sum(axis=2)
         mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(P["alliance_synergy"], 2))
         agg = self._aggregates(mult, n_allies)
