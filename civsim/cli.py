@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -30,7 +31,7 @@ err = Console(stderr=True)
 
 def fail(message: str) -> None:
     """Print a user error on one line and exit with status 2."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -137,9 +138,15 @@ def scenarios() -> None:
 @app.command()
 def params(
     json_: Annotated[bool, typer.Option("--json", help="Print the schema as JSON records for tools.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the schema as a Markdown table (as in docs/ODD.md).")] = False,
     strand: Annotated[str | None, typer.Option(help="Only this strand's parameters.")] = None,
 ) -> None:
     """Print the parameter schema (name, type, default, range, unit, strand, help)."""
+    if markdown:
+        from civsim.params import markdown_table
+
+        sys.stdout.write(markdown_table())
+        return
     if strand is not None and strand not in STRANDS:
         fail(f"--strand {strand!r} is not allowed: expected one of {', '.join(STRANDS)}")
     records = [r for r in schema_records() if strand is None or r["strand"] == strand]
@@ -187,7 +194,22 @@ def bench(
     console.print(bm.table(records))
 
 
-from civsim.experiments.commands import register as _register_experiments; _register_experiments(app)  # noqa: E402, E702
+@app.command("app")
+def app_(
+    host: Annotated[str, typer.Option(help="Interface to listen on (127.0.0.1: this machine only).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8765,
+) -> None:
+    """Serve the web app: Explore (/), Compare (/compare), Workshop (/workshop)."""
+    from civsim.app.server import serve
+
+    try:
+        serve(host, port)
+    except UserError as exc:
+        fail(str(exc))
+
+
 
 
 def main() -> None:
@@ -195,7 +217,7 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 
