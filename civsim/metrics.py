@@ -103,11 +103,10 @@ def step_metrics(
     marg = np.where(marg_pop > 0, (by_group[:, 1:] * gpop[:, 1:]).sum(axis=1) / np.where(marg_pop > 0, marg_pop, 1.0), by_group[:, 0])
     out["inclusion_gap"] = by_group[:, 0] - marg
     out["engagement"] = engaged.mean(axis=1)
-    flat = (np.arange(B)[:, None] * G + group).ravel()
-    counts = np.bincount(flat, minlength=B * G).reshape(B, G)
-    eng = np.bincount(flat, weights=engaged.ravel().astype(float), minlength=B * G).reshape(B, G)
+    engaged_at = np.flatnonzero(engaged.ravel())
+    eng = np.bincount((engaged_at // N) * G + group.ravel()[engaged_at], minlength=B * G).reshape(B, G)
     for g, name in enumerate(names):
-        out[f"engagement_{name}"] = np.where(counts[:, g] > 0, eng[:, g] / np.maximum(counts[:, g], 1), 0.0)
+        out[f"engagement_{name}"] = np.where(gpop[:, g] > 0, eng[:, g] / np.maximum(gpop[:, g], 1), 0.0)
     out["trust"] = trust.mean(axis=1)
     out["networks"] = alive.sum(axis=1).astype(float)
     out["network_members"] = (member >= 0).sum(axis=1).astype(float)

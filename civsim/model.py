@@ -259,7 +259,7 @@ class CivicModel(mesa.Model):
         return process.citizen_aggregates(
             self.cell, np.array([[c.engaged for c in cs]]),
             np.array([[c.member for c in cs]]), self.world.capacity[None], np.array([[c.trust for c in cs]]),
-            mult, focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
+            mult, focus, n_allies, self.pop, self.dims.K,
         )
 
     def agency_arrays(self) -> dict[str, np.ndarray]:

@@ -247,59 +247,50 @@ def cell_index(hood: np.ndarray, group: np.ndarray, M: int, G: int) -> np.ndarra
 
 def citizen_aggregates(
     cell: np.ndarray, engaged: np.ndarray, member: np.ndarray, capacity: np.ndarray,
-    trust: np.ndarray, mult: np.ndarray, focus: np.ndarray, n_allies: np.ndarray, M: int, G: int, K: int,
+    trust: np.ndarray, mult: np.ndarray, focus: np.ndarray, n_allies: np.ndarray, pop: np.ndarray, K: int,
 ) -> dict[str, np.ndarray]:
     """Sums over citizens that the network and cell processes need, for B runs.
 
-    Inputs are (B, N) citizen arrays, ``cell`` from :func:`cell_index`, and per
-    network slot (B, S): pooled multiplier, focus and number of allies. Every sum is
-    one ``np.bincount`` over run-offset bins in citizen order, with zero
-    weights for citizens outside the sum (no masked copies), so it is the same
-    for a batch of one or many.
+    Inputs are (B, N) citizen arrays, ``cell`` from :func:`cell_index`, per
+    network slot (B, S) the pooled multiplier, focus and number of allies, and
+    ``pop`` (B, M, G). Each sum is one ``np.bincount`` over the citizens it
+    concerns (members, or engaged citizens), taken in citizen order, so it is
+    the same for a batch of one or many.
     """
     B, N = engaged.shape
+    _, M, G = pop.shape
     S = mult.shape[1]
     MG = M * G
-    run = np.arange(B, dtype=np.int32)[:, None]
-    has = member >= 0
-    eng = engaged.astype(float)
-    # network slots: bin 0 of each run collects citizens outside networks
-    slot_bin = (run * (S + 1) + member + 1).ravel()
-
-    def per_slot(weights):
-        return np.bincount(slot_bin, weights=weights, minlength=B * (S + 1)).reshape(B, S + 1)[:, 1:]
-
+    cell_flat = cell.ravel()
+    members_at = np.flatnonzero(member.ravel() >= 0)
+    slot = (members_at // N) * S + member.ravel()[members_at]
     out = {
-        "members": per_slot(None).astype(float),
-        "member_capacity": per_slot(capacity.ravel()),
-        "member_trust": per_slot(trust.ravel()),
+        "members": np.bincount(slot, minlength=B * S).reshape(B, S).astype(float),
+        "member_capacity": np.bincount(slot, weights=capacity.ravel()[members_at], minlength=B * S).reshape(B, S),
+        "member_trust": np.bincount(slot, weights=trust.ravel()[members_at], minlength=B * S).reshape(B, S),
     }
-    # cells x (outside a network, member)
-    cell2 = (cell * 2 + has).ravel()
+    allied_members = members_at[n_allies.ravel()[slot] > 0]
+    covered = np.bincount(cell_flat[allied_members], minlength=B * MG).reshape(B, M, G)
+    out["covered_hood"] = covered.sum(axis=2).astype(float)
 
-    def per_cell2(weights):
-        return np.bincount(cell2, weights=weights, minlength=B * MG * 2).reshape(B, M, G, 2)
-
-    counts = per_cell2(eng.ravel())
+    engaged_at = np.flatnonzero(engaged.ravel())
+    cell_e = cell_flat[engaged_at]
+    in_network = member.ravel()[engaged_at] >= 0
+    cell2 = cell_e * 2 + in_network
+    counts = np.bincount(cell2, minlength=B * MG * 2).reshape(B, M, G, 2).astype(float)
     out["engaged_members_cell"] = counts[..., 1]
     out["engaged_cell"] = counts[..., 0] + counts[..., 1]
     out["unaffiliated_engaged_hood"] = counts[..., 0].sum(axis=2)
-    ct = capacity * trust
-    out["unaffiliated"] = per_cell2((eng * ct).ravel())[..., 0]
-    slot = np.where(has, member, 0)
-    flat_slot = (run * S + slot).ravel() if S else np.zeros(B * N, dtype=np.int64)
-    f = focus.ravel()[flat_slot] if S else np.zeros(B * N, dtype=np.int64)
-    w = (eng * has * ct).ravel() * (mult.ravel()[flat_slot] if S else 1.0)
-    del ct
-    out["members_k"] = np.bincount(cell.ravel() * K + f, weights=w, minlength=B * MG * K).reshape(B, M, G, K)
-    allied = has & ((n_allies.ravel()[flat_slot] > 0).reshape(B, N) if S else False)
-    cell_trust_cover = np.bincount(
-        cell.ravel() * 2 + allied.ravel(), weights=None, minlength=B * MG * 2
-    ).reshape(B, M, G, 2)
-    out["covered_hood"] = cell_trust_cover[..., 1].sum(axis=2).astype(float)
-    pop_hood = cell_trust_cover.sum(axis=(2, 3))
-    trust_cell = np.bincount(cell.ravel(), weights=trust.ravel(), minlength=B * MG).reshape(B, M, G)
-    out["hood_trust"] = trust_cell.sum(axis=2) / np.maximum(pop_hood, 1)
+    ct = capacity.ravel()[engaged_at] * trust.ravel()[engaged_at]
+    out["unaffiliated"] = np.bincount(cell2, weights=ct, minlength=B * MG * 2).reshape(B, M, G, 2)[..., 0]
+    em = engaged_at[in_network]
+    em_slot = (em // N) * S + member.ravel()[em]
+    w = ct[in_network] * mult.ravel()[em_slot]
+    out["members_k"] = np.bincount(
+        cell_flat[em] * K + focus.ravel()[em_slot], weights=w, minlength=B * MG * K
+    ).reshape(B, M, G, K)
+    trust_cell = np.bincount(cell_flat, weights=trust.ravel(), minlength=B * MG).reshape(B, M, G)
+    out["hood_trust"] = trust_cell.sum(axis=2) / np.maximum(pop.sum(axis=2), 1)
     return out
 
 

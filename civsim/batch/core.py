@@ -392,7 +392,7 @@ class BatchModel:
             mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
         return process.citizen_aggregates(
             self.cell, self.engaged, self.member, self.capacity, self.trust, mult,
-            self.net_focus, n_allies, self.dims.M, self.dims.G, self.dims.K,
+            self.net_focus, n_allies, self.pop, self.dims.K,
         )
 
     def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
