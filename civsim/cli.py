@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from civsim.errors import UserError
+from civsim.experiments.commands import register as register_experiment_commands
 from civsim.params import STRANDS, SCHEMA, schema_records
 
 app = typer.Typer(
@@ -210,6 +211,9 @@ def app_(
         fail(str(exc))
 
 
+
+
+register_experiment_commands(app)
 
 
 def main() -> None:

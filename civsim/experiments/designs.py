@@ -144,7 +144,9 @@ def build_design(factors: tuple[Factor, ...], spec: DesignSpec, seed: int) -> De
         names = [f.name for f in factors]
         cols = [grid_values(f) for f in factors]
         n = len(cols[0]) if cols else 1
-        return Design("list", factors, [{nm: col[i] for nm, col in zip(names, cols, strict=True)} for i in range(n)])
+        return Design(
+            "list", factors, [{nm: col[i] for nm, col in zip(names, cols, strict=True)} for i in range(n)]
+        )
 
     problem = salib_problem(factors)
     rng = design_rng(seed)
@@ -157,7 +159,9 @@ def build_design(factors: tuple[Factor, ...], spec: DesignSpec, seed: int) -> De
         elif spec.kind == "sobol":
             from SALib.sample import sobol
 
-            samples = sobol.sample(problem, spec.samples, calc_second_order=spec.second_order, scramble=True, seed=rng)
+            samples = sobol.sample(
+                problem, spec.samples, calc_second_order=spec.second_order, scramble=True, seed=rng
+            )
         elif spec.kind == "morris":
             from SALib.sample import morris
 

@@ -78,7 +78,7 @@ def _toy_run(points: list[dict[str, Any]], seeds: list[np.random.SeedSequence], 
     t = np.arange(steps + 1, dtype=float)
     for b, (p, ss) in enumerate(zip(points, seeds, strict=True)):
         rng = np.random.default_rng(ss)
-        noise = rng.normal(0.0, 0.01, size=(len(SERIES_METRICS), steps + 1)).cumsum(axis=1)
+        noise = rng.normal(0.0, 0.001, size=(len(SERIES_METRICS), steps + 1)).cumsum(axis=1)
         budget = (1.0 + p.get("austerity_rate", 0.0)) ** (t / 12.0)
         coord = p.get("coordination_benefit", 0.5) * budget * (1.0 - p.get("coordination_cost", 0.04) * 4)
         reach = p.get("outreach", 0.0) - p.get("participation_barrier", 0.1)

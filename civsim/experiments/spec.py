@@ -258,7 +258,9 @@ def _str(ctx: _Ctx, where: str, value: Any) -> str:
 
 def _table(ctx: _Ctx, where: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ctx.fail(where, f"{value!r} is not allowed: expected a table ([{where}] or {where} = {{ ... }})")
+        raise ctx.fail(
+            where, f"{value!r} is not allowed: expected a table ([{where}] or {where} = {{ ... }})"
+        )
     return value
 
 
@@ -324,7 +326,8 @@ def parse_experiment(data: dict[str, Any], path: Path, text: str = "") -> Experi
         if key not in _TOP_KEYS:
             raise ctx.fail(
                 "top level",
-                f"unknown table {key!r}{_hint(key, _TOP_KEYS)}; allowed: {', '.join('[' + k + ']' for k in _TOP_KEYS)}",
+                f"unknown table {key!r}{_hint(key, _TOP_KEYS)}; "
+                f"allowed: {', '.join('[' + k + ']' for k in _TOP_KEYS)}",
             )
     if "experiment" not in data:
         raise ctx.fail("top level", "missing the [experiment] table (name, seed, steps, replicates, ...)")
@@ -354,19 +357,21 @@ def parse_experiment(data: dict[str, Any], path: Path, text: str = "") -> Experi
     elif default_steps is not None:
         steps = int(default_steps)
     else:
-        raise ctx.fail("[experiment] steps", "missing: give the number of steps (months) per run, e.g. steps = 120")
+        raise ctx.fail(
+            "[experiment] steps", "missing: give the number of steps (months) per run, e.g. steps = 120"
+        )
 
     overrides = _table(ctx, "params", data.get("params", {}))
     for key, value in overrides.items():
         base[key] = _param(ctx, f"[params] {key}", key, value)
     try:
-        schema.resolve(base)
+        resolved_base = schema.resolve(base)
     except schema.ParamError as exc:
         raise ctx.fail("[params]", str(exc)) from None
 
     factors = _parse_factors(ctx, _table(ctx, "factors", data.get("factors", {})))
     design = _parse_design(ctx, data.get("design", {"kind": "grid"}), factors)
-    output = _parse_output(ctx, _table(ctx, "output", data.get("output", {})))
+    output = _parse_output(ctx, _table(ctx, "output", data.get("output", {})), series_metrics(resolved_base))
     return Experiment(
         name=name,
         description=description,
@@ -409,7 +414,9 @@ def _parse_factors(ctx: _Ctx, table: dict[str, Any]) -> tuple[Factor, ...]:
     for name, spec in table.items():
         where = f"[factors] {name}"
         if name not in schema.SCHEMA:
-            raise ctx.fail(where, f"unknown parameter {name!r}{schema.suggest(name)}; run `civsim params` to list them")
+            raise ctx.fail(
+                where, f"unknown parameter {name!r}{schema.suggest(name)}; run `civsim params` to list them"
+            )
         p = schema.SCHEMA[name]
         if p.type == "list":
             raise ctx.fail(where, f"{name} is a list parameter and cannot be a factor; set it in [params]")
@@ -473,39 +480,52 @@ def _parse_design(ctx: _Ctx, raw: Any, factors: tuple[Factor, ...]) -> DesignSpe
             if f.is_range and f.num is None:
                 raise ctx.fail(
                     f"[factors] {f.name}",
-                    "a range in a grid design needs num = n (how many evenly spaced values), or use values = [...]",
+                    "a range in a grid design needs num = n (how many evenly spaced values), "
+                    "or use values = [...]",
                 )
         return DesignSpec("grid")
     for f in factors:
         if kind != "grid" and f.num is not None:
-            raise ctx.fail(f"[factors] {f.name}.num", f"num is for grid designs only; the {kind} design samples the range")
+            raise ctx.fail(
+                f"[factors] {f.name}.num",
+                f"num is for grid designs only; the {kind} design samples the range",
+            )
     if kind == "list":
         for f in factors:
             if f.is_range:
-                raise ctx.fail(f"[factors] {f.name}", "a list design needs values = [...] for every factor, not a range")
+                raise ctx.fail(
+                    f"[factors] {f.name}", "a list design needs values = [...] for every factor, not a range"
+                )
         lengths = {f.name: len(f.values or ()) for f in factors}
         if len(set(lengths.values())) > 1:
             detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
             raise ctx.fail(
                 "[factors]",
-                f"a list design pairs the i-th values of every factor, so all need the same length (got {detail})",
+                "a list design pairs the i-th values of every factor, "
+                f"so all need the same length (got {detail})",
             )
         return DesignSpec("list")
     if not factors:
         raise ctx.fail("[factors]", f"a {kind} design needs at least one factor")
     if kind == "lhs":
         if "samples" not in table:
-            raise ctx.fail("[design] samples", "missing: a Latin hypercube needs samples = n (number of points)")
+            raise ctx.fail(
+                "[design] samples", "missing: a Latin hypercube needs samples = n (number of points)"
+            )
         return DesignSpec("lhs", samples=_int(ctx, "[design] samples", table["samples"], 1, MAX_RUNS))
     if kind == "sobol":
         if len(factors) < 2:
             raise ctx.fail("[factors]", "a sobol design needs at least two factors")
         if "samples" not in table:
-            raise ctx.fail("[design] samples", "missing: a Sobol design needs samples = N (a power of 2, e.g. 256)")
+            raise ctx.fail(
+                "[design] samples", "missing: a Sobol design needs samples = N (a power of 2, e.g. 256)"
+            )
         n = _int(ctx, "[design] samples", table["samples"], 2, MAX_RUNS)
         if n & (n - 1):
             lo = 2 ** int(math.log2(n))
-            raise ctx.fail("[design] samples", f"{n} is not allowed: expected a power of 2 (e.g. {lo} or {lo * 2})")
+            raise ctx.fail(
+                "[design] samples", f"{n} is not allowed: expected a power of 2 (e.g. {lo} or {lo * 2})"
+            )
         so = table.get("second_order", False)
         if not isinstance(so, bool):
             raise ctx.fail("[design] second_order", f"{so!r} is not allowed: expected true or false")
@@ -520,18 +540,20 @@ def _parse_design(ctx: _Ctx, raw: Any, factors: tuple[Factor, ...]) -> DesignSpe
     return DesignSpec("morris", trajectories=r, levels=levels)
 
 
-def _parse_output(ctx: _Ctx, table: dict[str, Any]) -> OutputSpec:
+def _parse_output(ctx: _Ctx, table: dict[str, Any], known: tuple[str, ...]) -> OutputSpec:
     _check_keys(ctx, "[output]", table, _OUTPUT_KEYS)
     keep = table.get("keep", "summary")
     if keep not in KEEP_KINDS:
         raise ctx.fail(
             "[output] keep",
-            f"{keep!r} is not allowed: expected 'summary' (one row per run) or 'series' (one row per run and step)",
+            f"{keep!r} is not allowed: expected 'summary' (one row per run) "
+            "or 'series' (one row per run and step)",
         )
     metrics = table.get("metrics", list(DEFAULT_METRICS))
-    known = series_metrics()
     if not isinstance(metrics, list) or not metrics:
-        raise ctx.fail("[output] metrics", f"{metrics!r} is not allowed: expected a non-empty list of metric names")
+        raise ctx.fail(
+            "[output] metrics", f"{metrics!r} is not allowed: expected a non-empty list of metric names"
+        )
     for i, m in enumerate(metrics):
         if not isinstance(m, str) or m not in known:
             raise ctx.fail(
@@ -543,20 +565,23 @@ def _parse_output(ctx: _Ctx, table: dict[str, Any]) -> OutputSpec:
     every = table.get("every", 1)
     every = _int(ctx, "[output] every", every, 1, MAX_STEPS)
     if every != 1 and keep != "series":
-        raise ctx.fail("[output] every", "every applies to keep = 'series' only")
+        raise ctx.fail("[output] every", f"{every} is not allowed: every applies to keep = 'series' only")
     return OutputSpec(keep=keep, metrics=tuple(metrics), every=every)
 
 
-def series_metrics() -> tuple[str, ...]:
-    """Names of the per-step metrics the engines record.
+def series_metrics(resolved: dict[str, Any] | None = None) -> tuple[str, ...]:
+    """Names of the per-step metrics the engines record for these parameters.
 
-    Taken from :mod:`civsim.metrics` when it declares them
-    (``SERIES_METRICS``), else :data:`SERIES_METRICS`.
+    These are :func:`civsim.metrics.series_columns` (which include one
+    column per domain, group and neighbourhood), or :data:`SERIES_METRICS`
+    when the metrics module cannot say.
     """
     try:
         from civsim import metrics
+        from civsim.world import dims_of
 
-        names = getattr(metrics, "SERIES_METRICS", None)
-    except ImportError:
-        names = None
-    return tuple(names) if names else SERIES_METRICS
+        p = resolved if resolved is not None else schema.resolve({})
+        d = dims_of(p)
+        return tuple(metrics.series_columns(tuple(p["domains"]), d.G, d.M))
+    except (ImportError, AttributeError):  # pragma: no cover - engine not installed
+        return SERIES_METRICS

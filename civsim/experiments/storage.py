@@ -27,16 +27,25 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no locking
+    fcntl = None  # type: ignore[assignment]
+
 from civsim.errors import UserError
 
 MANIFEST = "_manifest.json"
 """Manifest file name (leading underscore: ignored by Parquet readers)."""
+
+LOCK = ".lock"
+"""Lock file held while a sweep writes to the directory (released by the OS if the process dies)."""
 
 FORMAT = "civsim-sweep/1"
 """Version of the results layout."""
@@ -86,7 +95,9 @@ def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
         a, b = old.get(key), new.get(key)
         if a == b:
             continue
-        if isinstance(a, dict) and isinstance(b, dict) and key == "base":
+        if key == "model":
+            parts.append("the model's code changed since these results were made")
+        elif isinstance(a, dict) and isinstance(b, dict) and key == "base":
             names = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             shown = ", ".join(f"{k} {a.get(k)!r} -> {b.get(k)!r}" for k in names[:3])
             more = f" and {len(names) - 3} more" if len(names) > 3 else ""
@@ -127,7 +138,8 @@ class ResultStore:
             return json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserError(
-                f"{self.root}: not a civsim sweep directory (no {MANIFEST}); run `civsim sweep EXPERIMENT --out {self.root}`"
+                f"{self.root}: not a civsim sweep directory (no {MANIFEST}); "
+                f"run `civsim sweep EXPERIMENT --out {self.root}`"
             ) from None
         except (OSError, ValueError) as exc:
             raise UserError(f"{self.manifest_path}: cannot read the manifest: {exc}") from None
@@ -136,6 +148,60 @@ class ResultStore:
         """Write the manifest atomically."""
         text = json.dumps(manifest, indent=1, sort_keys=False, allow_nan=False) + "\n"
         atomic_write_bytes(self.manifest_path, text.encode("utf-8"))
+
+    def check_target(self) -> None:
+        """Refuse a file, or a non-empty directory that is not a sweep directory.
+
+        Raises
+        ------
+        UserError
+            Naming the directory and what to do instead.
+        """
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise UserError(f"--out {root}: is a file, not a directory; choose another --out")
+        if (
+            root.is_dir()
+            and not self.manifest_path.exists()
+            and any(not p.name.startswith(".") for p in root.iterdir())
+        ):
+            raise UserError(
+                f"--out {root}: exists and is not a civsim sweep directory (no {MANIFEST}); "
+                "choose a new or empty directory"
+            )
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the directory while a sweep writes to it.
+
+        The lock is an ``flock`` on ``DIR/.lock``: the operating system drops
+        it when the holder exits, even on ``kill -9``.
+
+        Raises
+        ------
+        UserError
+            If ``root`` is a file, or another process holds the lock.
+        """
+        self.check_target()
+        self.root.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise UserError(
+                    f"--out {self.root}: another sweep (pid {holder}) is writing here; "
+                    "wait for it to finish, or stop it first"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
 
     def prepare(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """Create the directory, or check an existing one holds the same experiment.
@@ -159,8 +225,7 @@ class ResultStore:
             or holds results of a different experiment.
         """
         root = self.root
-        if root.exists() and not root.is_dir():
-            raise UserError(f"--out {root}: is a file, not a directory; choose another --out")
+        self.check_target()
         if self.manifest_path.exists():
             old = self.read_manifest()
             if old.get("hash") != manifest["hash"]:
@@ -173,10 +238,6 @@ class ResultStore:
             self.remove_temporaries()
             old["sessions"] = old.get("sessions", [])
             return old
-        if root.is_dir() and any(not p.name.startswith(".") for p in root.iterdir()):
-            raise UserError(
-                f"--out {root}: exists and is not a civsim sweep directory (no {MANIFEST}); choose a new or empty directory"
-            )
         root.mkdir(parents=True, exist_ok=True)
         self.remove_temporaries()
         self.write_manifest(manifest)
