@@ -320,8 +320,8 @@ def network_action(P: Params, resources: np.ndarray, mult: np.ndarray, alive: np
 
 
 def tie_share(count: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    """Share of a citizen's ties who are engaged (0 without ties)."""
-    return np.where(degree > 0, count / np.where(degree > 0, degree, 1.0), 0.0)
+    """Share of a citizen's ties who are engaged (0 without ties, whose count is 0)."""
+    return count / np.maximum(degree, 1.0)
 
 
 def member_trust_mean(member_trust: np.ndarray, members: np.ndarray) -> np.ndarray:

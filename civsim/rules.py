@@ -67,23 +67,38 @@ class Dims:
         return self.S * (self.S - 1) // 2 + self.S * self.A
 
 
-def draw_step(rng: np.random.Generator, dims: Dims) -> dict[str, np.ndarray]:
+DRAW_ORDER: tuple[str, ...] = ("shock", "engage", "join", "scale", "coordination", "alliance")
+
+
+def draw_sizes(dims: Dims) -> dict[str, int]:
+    """How many uniforms each kind of draw takes per step (see :func:`draw_step`)."""
+    return {
+        "shock": 1 + dims.M,
+        "engage": dims.N,
+        "join": dims.N,
+        "scale": dims.S,
+        "coordination": dims.coordination_pairs,
+        "alliance": dims.alliance_pairs,
+    }
+
+
+def draw_step(rng: np.random.Generator, dims: Dims, out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Draw every uniform one step needs, in the documented fixed order.
 
     The order is: shock (1 + M), citizens' engagement (N), citizens' network
     joining (N), network scaling (S), agency coordination pairs
     (A(A-1)/2, row-major upper triangle), alliance pairs (network-network
     upper triangle, then network-agency row-major). Every draw is made every
-    step, whatever the parameters, so the stream never shifts.
+    step, whatever the parameters, so the stream never shifts. With ``out``
+    (float64 arrays of the right sizes, e.g. rows of a batch's buffers) the
+    draws are written in place; the values are the same.
     """
-    return {
-        "shock": rng.random(1 + dims.M),
-        "engage": rng.random(dims.N),
-        "join": rng.random(dims.N),
-        "scale": rng.random(dims.S),
-        "coordination": rng.random(dims.coordination_pairs),
-        "alliance": rng.random(dims.alliance_pairs),
-    }
+    sizes = draw_sizes(dims)
+    if out is None:
+        return {k: rng.random(sizes[k]) for k in DRAW_ORDER}
+    for k in DRAW_ORDER:
+        rng.random(out=out[k])
+    return out
 
 
 # --------------------------------------------------------------------------

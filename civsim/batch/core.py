@@ -127,6 +127,8 @@ class BatchModel:
         self.spend = np.zeros(B)
         self.month = 0
         self.interventions: list[tuple[int, str, float]] = []
+        self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
+        self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
         self._records: list[dict[str, np.ndarray]] = []
@@ -211,8 +213,9 @@ class BatchModel:
         d, P, B = self.dims, self.P, self.B
         N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
         t = self.month
-        draws = [rules.draw_step(rng, d) for rng in self.rngs]
-        U = {k: np.stack([x[k] for x in draws]) for k in draws[0]}
+        U = self._draws
+        for b, rng in enumerate(self.rngs):
+            rules.draw_step(rng, d, {k: v[b] for k, v in U.items()})
         c, ag = self.council, self.agencies
 
         if t % rules.MONTHS_PER_YEAR == 0:
@@ -245,9 +248,15 @@ class BatchModel:
         slot_ext = np.arange(B)[:, None] * (S + 1) + self.member + 1
         coh_i = np.pad(self.net_cohesion, ((0, 0), (1, 0))).ravel()[slot_ext]
         push = rules.engagement_push(frac, self.capacity, self.trust, coh_i, col(P["contagion_weight"], 2), col(P["trust_engagement_weight"], 2))
-        thr = rules.effective_threshold(self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2))
+        thr = self._per_citizen(
+            "threshold", ("participation_barrier", "outreach"),
+            lambda: rules.effective_threshold(self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2)),
+        )
         burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
-        contact = rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity)
+        contact = self._per_citizen(
+            "contact", ("outreach", "spontaneous_rate"),
+            lambda: rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity),
+        )
         engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
         del frac, coh_i, push, thr, burn, contact
 
@@ -365,6 +374,15 @@ class BatchModel:
         self._shock_now = shock_now
         self._record()
         self._shock_now = np.zeros(B)
+
+    def _per_citizen(self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """A per-citizen rule result that depends only on fixed attributes and ``params``: computed once per parameter values."""
+        key = tuple(self.P[p].tobytes() for p in params)
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, compute())
+            self._cache[name] = cached
+        return cached[1]
 
     def _update_engaged_ties(self, engaged_next: np.ndarray) -> None:
         """Update each citizen's count of engaged ties from the citizens who changed.
