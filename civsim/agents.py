@@ -23,8 +23,18 @@ if TYPE_CHECKING:
 class Citizen(mesa.Agent):
     """A resident: engages or not, trusts institutions more or less, may join a network."""
 
-    def __init__(self, model: CivicModel, index: int, hood: int, group: int, capacity: float,
-                 threshold: float, trust: float, engaged: bool, member: int) -> None:
+    def __init__(
+        self,
+        model: CivicModel,
+        index: int,
+        hood: int,
+        group: int,
+        capacity: float,
+        threshold: float,
+        trust: float,
+        engaged: bool,
+        member: int,
+    ) -> None:
         super().__init__(model)
         self.index = index
         self.hood = hood
@@ -50,16 +60,23 @@ class Citizen(mesa.Agent):
         cohesion = net.cohesion if net is not None else 0.0
         count = sum(1 for t in self.ties if t.engaged)
         frac = process.tie_share(np.float64(count), np.float64(len(self.ties)))
-        push = rules.engagement_push(frac, self.capacity, self.trust, cohesion, p["contagion_weight"], p["trust_engagement_weight"])
-        thr = rules.effective_threshold(self.threshold, self.group > 0, p["participation_barrier"], p["outreach"])
+        push = rules.engagement_push(
+            frac, self.capacity, self.trust, cohesion, p["contagion_weight"], p["trust_engagement_weight"]
+        )
+        thr = rules.effective_threshold(
+            self.threshold, self.group > 0, p["participation_barrier"], p["outreach"]
+        )
         burn = rules.burnout_probability(p["burnout_rate"], self.capacity, cohesion)
         contact = rules.contact_probability(p["outreach"], p["spontaneous_rate"], self.capacity)
         engaged = bool(rules.next_engaged(self.engaged, push, thr, u_engage, burn, contact))
 
         target = rules.trust_target(
-            ctx["match"][0, self.hood, self.group], ctx["trend"][0, self.hood, self.group],
-            m.council.state["budget_change"][0], self.engaged * ctx["open_mean"],
-            p["trust_cut_sensitivity"], p["trust_coproduction_gain"],
+            ctx["match"][0, self.hood, self.group],
+            ctx["trend"][0, self.hood, self.group],
+            m.council.state["budget_change"][0],
+            self.engaged * ctx["open_mean"],
+            p["trust_cut_sensitivity"],
+            p["trust_coproduction_gain"],
         )
         trust = float(rules.next_trust(self.trust, target, p["trust_rate"]))
 
@@ -81,8 +98,9 @@ class Citizen(mesa.Agent):
 class Network(mesa.Agent):
     """A citizen group or network: recruits, acts on its focus, allies, scales across, dissolves."""
 
-    def __init__(self, model: CivicModel, slot: int, hood: int, focus: int, resources: float,
-                 cohesion: float, age: int) -> None:
+    def __init__(
+        self, model: CivicModel, slot: int, hood: int, focus: int, resources: float, cohesion: float, age: int
+    ) -> None:
         super().__init__(model)
         self.slot = slot
         self.hood = hood
@@ -104,15 +122,28 @@ class Network(mesa.Agent):
         m, p, agg = self.model, self.model.p, self.model.agg
         members = agg["members"][0, self.slot]
         self.dissolving = bool(rules.network_dissolves(True, members, self.age, p["network_min_members"]))
-        self.wants_to_scale = bool(rules.network_wants_to_scale(
-            np.True_, np.bool_(self.dissolving), members, self.cohesion, p["network_found_size"], m.draws["scale"][self.slot], p["scaling_rate"]
-        ))
+        self.wants_to_scale = bool(
+            rules.network_wants_to_scale(
+                np.True_,
+                np.bool_(self.dissolving),
+                members,
+                self.cohesion,
+                p["network_found_size"],
+                m.draws["scale"][self.slot],
+                p["scaling_rate"],
+            )
+        )
 
     def decide(self) -> None:
         """Resources, cohesion and age at t+1."""
         p, agg, ctx = self.model.p, self.model.agg, self.model.ctx
         members = agg["members"][0, self.slot]
-        resources = rules.network_resources(self.resources, agg["member_capacity"][0, self.slot], ctx["grants"][0, self.slot], p["network_dues"])
+        resources = rules.network_resources(
+            self.resources,
+            agg["member_capacity"][0, self.slot],
+            ctx["grants"][0, self.slot],
+            p["network_dues"],
+        )
         cohesion = rules.network_cohesion(self.cohesion, ctx["member_trust_mean"][0, self.slot], members > 0)
         self._next = (float(resources), float(cohesion), self.age + 1)
 
@@ -124,8 +155,17 @@ class Network(mesa.Agent):
 class Agency(mesa.Agent):
     """A public body, NGO, voluntary association or business with a remit and a budget."""
 
-    def __init__(self, model: CivicModel, index: int, sector: int, remit: np.ndarray, efficiency: float,
-                 openness: float, historic: float, protected_eligible: float) -> None:
+    def __init__(
+        self,
+        model: CivicModel,
+        index: int,
+        sector: int,
+        remit: np.ndarray,
+        efficiency: float,
+        openness: float,
+        historic: float,
+        protected_eligible: float,
+    ) -> None:
         super().__init__(model)
         self.index = index
         self.sector = sector
@@ -150,13 +190,19 @@ class Agency(mesa.Agent):
         """Keep, drop or form coordination ties with every agency of higher index."""
         m, p = self.model, self.model.p
         A = len(m.agency_list)
-        for other in m.agency_list[self.index + 1:]:
+        for other in m.agency_list[self.index + 1 :]:
             pair = m.pair_index(self.index, other.index, A)
             tied = other in self.partners
             keep = rules.next_coordination(
-                tied, m.link[self.index, other.index], m.draws["coordination"][pair], p["coordination_propensity"],
-                p["convening_funds"], max(self.pressure(), other.pressure()), p["coordination_decay"],
-                p["coordination_cut_sensitivity"], bool(p["coordination_enabled"]),
+                tied,
+                m.link[self.index, other.index],
+                m.draws["coordination"][pair],
+                p["coordination_propensity"],
+                p["convening_funds"],
+                max(self.pressure(), other.pressure()),
+                p["coordination_decay"],
+                p["coordination_cut_sensitivity"],
+                bool(p["coordination_enabled"]),
             )
             if keep:
                 self._next_partners.add(other)
@@ -166,13 +212,22 @@ class Agency(mesa.Agent):
         """Effort this month in each domain, after transaction costs, with joined-up spill-over."""
         p = self.model.p
         n = float(len(self.partners))
-        effort = rules.agency_effort(self.budget / rules.MONTHS_PER_YEAR, self.efficiency, n, p["coordination_cost"])
-        partner = sum((a.remit_share for a in sorted(self.partners, key=lambda a: a.index)), np.zeros_like(self.remit_share))
+        effort = rules.agency_effort(
+            self.budget / rules.MONTHS_PER_YEAR, self.efficiency, n, p["coordination_cost"]
+        )
+        partner = sum(
+            (a.remit_share for a in sorted(self.partners, key=lambda a: a.index)),
+            np.zeros_like(self.remit_share),
+        )
         partner = partner / max(n, 1.0)
         frac = n / max(len(self.model.agency_list) - 1, 1)
         return rules.domain_effort(
-            np.array([effort]), self.remit_share[None, :], partner[None, :], np.array([frac]),
-            self.model.world.cross_impact, p["coordination_benefit"] * p["interdependence"],
+            np.array([effort]),
+            self.remit_share[None, :],
+            partner[None, :],
+            np.array([frac]),
+            self.model.world.cross_impact,
+            p["coordination_benefit"] * p["interdependence"],
         )[0]
 
     def advance(self) -> None:
@@ -214,7 +269,9 @@ class Council(mesa.Agent):
             prio = process.cell_context(m.outcomes, self.state["weights"], m.P["priority_focus"])["prio"]
             voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
             alive, focus, _, _ = m.network_arrays()
-            allied = process.allied_by_domain(m.P, m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K)
+            allied = process.allied_by_domain(
+                m.P, m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K
+            )
             process.revise_agenda(m.P, self.state, need, voice, allied)
         ag = m.agency_arrays()
         process.yearly_budget(m.P, year, self.state, ag, need)

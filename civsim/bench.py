@@ -59,7 +59,12 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None
     if quick:
         sizes, batches, mesa_steps, batch_steps = [2_000, 10_000], [1, 8], {2_000: 6, 10_000: 3}, 12
     else:
-        sizes, batches, mesa_steps, batch_steps = [2_000, 10_000, 100_000], [1, 8, 32], {2_000: 24, 10_000: 12, 100_000: 3}, 24
+        sizes, batches, mesa_steps, batch_steps = (
+            [2_000, 10_000, 100_000],
+            [1, 8, 32],
+            {2_000: 24, 10_000: 12, 100_000: 3},
+            24,
+        )
     records = []
     for n in sizes:
         if log:
@@ -81,6 +86,13 @@ def table(records: list[dict[str, Any]]) -> Table:
     for c in ("engine", "citizens", "batch", "steps", "citizen-steps/s", "x Mesa", "bytes/citizen/run"):
         t.add_column(c, justify="right")
     for r in records:
-        t.add_row(r["engine"], f"{r['citizens']:,}", str(r["batch"]), str(r["steps"]), f"{r['citizen_steps_per_s']:.3g}",
-                  f"{r['ratio_vs_mesa']:.0f}", f"{r['bytes_per_citizen_run']:.0f}")
+        t.add_row(
+            r["engine"],
+            f"{r['citizens']:,}",
+            str(r["batch"]),
+            str(r["steps"]),
+            f"{r['citizen_steps_per_s']:.3g}",
+            f"{r['ratio_vs_mesa']:.0f}",
+            f"{r['bytes_per_citizen_run']:.0f}",
+        )
     return t

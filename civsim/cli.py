@@ -18,7 +18,7 @@ from rich.table import Table
 
 from civsim.errors import UserError
 from civsim.experiments.commands import register as register_experiment_commands
-from civsim.params import STRANDS, SCHEMA, schema_records
+from civsim.params import SCHEMA, STRANDS, schema_records
 
 app = typer.Typer(
     help="civsim: an agent-based simulation of civic partnership.",
@@ -38,14 +38,24 @@ def fail(message: str) -> None:
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="Preset name (see `civsim scenarios`) or path to a scenario TOML file.")],
-    steps: Annotated[int | None, typer.Option(min=1, max=2400, help="Months to simulate (default: the scenario's, 120).")] = None,
+    scenario: Annotated[
+        str, typer.Argument(help="Preset name (see `civsim scenarios`) or path to a scenario TOML file.")
+    ],
+    steps: Annotated[
+        int | None, typer.Option(min=1, max=2400, help="Months to simulate (default: the scenario's, 120).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's, 0).")] = None,
-    citizens: Annotated[int | None, typer.Option(min=10, help="Number of citizens (sets n_citizens).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a parameter: --set key=value (repeatable).")] = None,
+    citizens: Annotated[
+        int | None, typer.Option(min=10, help="Number of citizens (sets n_citizens).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a parameter: --set key=value (repeatable).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("runs/latest"),
     format_: Annotated[str, typer.Option("--format", help="Time series format: csv or parquet.")] = "csv",
-    engine: Annotated[str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
+    ] = "auto",
     reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
@@ -68,14 +78,30 @@ def run(
     run_seed = seed if seed is not None else scen.seed
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
         ts, summaries = simulate.simulate(
-            params, run_seed, n_steps, reps, chosen, progress=lambda done, total: bar.update(task, completed=done)
+            params,
+            run_seed,
+            n_steps,
+            reps,
+            chosen,
+            progress=lambda done, total: bar.update(task, completed=done),
         )
     manifest = {
-        "scenario": {"name": scen.name, "description": scen.description, "source": scen.source, "overrides": scen.params},
+        "scenario": {
+            "name": scen.name,
+            "description": scen.description,
+            "source": scen.source,
+            "overrides": scen.params,
+        },
         "params": params,
         "seed": run_seed,
         "steps": n_steps,
@@ -94,8 +120,18 @@ def summary_table(name: str, ts, summaries, reps: int) -> Table:
     """Rich table of the headline metrics: start, end and mean (with a 90% interval for replicates)."""
     from civsim.simulate import interval_table
 
-    main = ["outcome_index", "outcome_index_council", "inclusion_gap", "engagement", "trust", "networks",
-            "alliances", "coordination_density", "budget", "gain_per_spend"]
+    main = [
+        "outcome_index",
+        "outcome_index_council",
+        "inclusion_gap",
+        "engagement",
+        "trust",
+        "networks",
+        "alliances",
+        "coordination_density",
+        "budget",
+        "gain_per_spend",
+    ]
     table = Table(title=f"civsim {name}: {reps} run(s), {int(ts['step'].max())} months")
     table.add_column("metric")
     table.add_column("start", justify="right")
@@ -107,7 +143,11 @@ def summary_table(name: str, ts, summaries, reps: int) -> Table:
             table.add_row(m, f"{first[m]:.3f}", f"{last[m]:.3f}", f"{summaries[f'mean_{m}'].iloc[0]:.3f}")
         s = summaries.iloc[0]
         if s["n_shocks"]:
-            rec = "not yet" if s["shock_recovery_months"] != s["shock_recovery_months"] else f"{s['shock_recovery_months']:.0f} months"
+            rec = (
+                "not yet"
+                if s["shock_recovery_months"] != s["shock_recovery_months"]
+                else f"{s['shock_recovery_months']:.0f} months"
+            )
             table.add_row("shock dip / recovery", "", f"{s['shock_dip']:.3f}", rec)
     else:
         table.add_column("end mean", justify="right")
@@ -138,8 +178,12 @@ def scenarios() -> None:
 
 @app.command()
 def params(
-    json_: Annotated[bool, typer.Option("--json", help="Print the schema as JSON records for tools.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the schema as a Markdown table (as in docs/ODD.md).")] = False,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print the schema as JSON records for tools.")
+    ] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the schema as a Markdown table (as in docs/ODD.md).")
+    ] = False,
     strand: Annotated[str | None, typer.Option(help="Only this strand's parameters.")] = None,
 ) -> None:
     """Print the parameter schema (name, type, default, range, unit, strand, help)."""
@@ -167,7 +211,9 @@ def params(
 
 
 @app.command()
-def validate(file: Annotated[str, typer.Argument(help="Scenario TOML file (or preset name) to check.")]) -> None:
+def validate(
+    file: Annotated[str, typer.Argument(help="Scenario TOML file (or preset name) to check.")],
+) -> None:
     """Check a scenario file; print what it sets, or one clear error (exit 2)."""
     from civsim import scenario as sc
 
@@ -175,7 +221,10 @@ def validate(file: Annotated[str, typer.Argument(help="Scenario TOML file (or pr
         s = sc.load_scenario(file)
     except UserError as exc:
         fail(str(exc))
-    console.print(f"[green]ok[/]: {s.source}: {s.name} ({len(s.params)} parameter(s) set, seed {s.seed}, {s.steps} steps)")
+    console.print(
+        f"[green]ok[/]: {s.source}: {s.name} "
+        f"({len(s.params)} parameter(s) set, seed {s.seed}, {s.steps} steps)"
+    )
     for k, v in s.params.items():
         console.print(f"  {k} = {v!r}  [dim]({SCHEMA[k].help})[/]")
 
@@ -209,8 +258,6 @@ def app_(
         serve(host, port)
     except UserError as exc:
         fail(str(exc))
-
-
 
 
 register_experiment_commands(app)

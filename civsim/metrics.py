@@ -100,7 +100,11 @@ def step_metrics(
     for m in range(M):
         out[f"outcome_hood_{m}"] = by_hood[:, m]
     marg_pop = gpop[:, 1:].sum(axis=1)
-    marg = np.where(marg_pop > 0, (by_group[:, 1:] * gpop[:, 1:]).sum(axis=1) / np.where(marg_pop > 0, marg_pop, 1.0), by_group[:, 0])
+    marg = np.where(
+        marg_pop > 0,
+        (by_group[:, 1:] * gpop[:, 1:]).sum(axis=1) / np.where(marg_pop > 0, marg_pop, 1.0),
+        by_group[:, 0],
+    )
     out["inclusion_gap"] = by_group[:, 0] - marg
     out["engagement"] = engaged.mean(axis=1)
     engaged_at = np.flatnonzero(engaged.ravel())
@@ -121,7 +125,6 @@ def step_metrics(
     spent = spend > 1e-9
     out["gain_per_spend"] = np.where(spent, gain / np.where(spent, spend, 1.0), 0.0)
     out["shock"] = np.asarray(shock, dtype=float)
-    assert N > 0
     return out
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
 import pandas as pd
+from mesa.agent import AgentSet
 
 from civsim import metrics, process, rules
 from civsim.agents import Agency, Citizen, Council, Network
@@ -34,7 +34,9 @@ class CivicModel(mesa.Model):
         Spawn key of this run (e.g. ``(replicate,)``); empty for a single run.
     """
 
-    def __init__(self, params: dict[str, Any] | None = None, seed: int = 0, key: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, params: dict[str, Any] | None = None, seed: int = 0, key: tuple[int, ...] = ()
+    ) -> None:
         super().__init__(rng=np.random.default_rng(run_sequence(seed, key)))
         self.p = resolve(params)
         self.P = process.stack_params([self.p])
@@ -50,19 +52,44 @@ class CivicModel(mesa.Model):
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
         self.cell = process.cell_index(w.hood, w.group[None], w.dims.M, w.dims.G)
         self.citizen_list = [
-            Citizen(self, i, int(w.hood[i]), int(w.group[i]), float(w.capacity[i]), float(w.threshold[i]),
-                    float(w.trust[i]), bool(w.engaged[i]), int(w.member[i]))
+            Citizen(
+                self,
+                i,
+                int(w.hood[i]),
+                int(w.group[i]),
+                float(w.capacity[i]),
+                float(w.threshold[i]),
+                float(w.trust[i]),
+                bool(w.engaged[i]),
+                int(w.member[i]),
+            )
             for i in range(w.dims.N)
         ]
         indptr, indices = w.ties.indptr, w.ties.indices
         for i, c in enumerate(self.citizen_list):
-            c.ties = [self.citizen_list[j] for j in indices[indptr[i]:indptr[i + 1]]]
+            c.ties = [self.citizen_list[j] for j in indices[indptr[i] : indptr[i + 1]]]
         self.slots: list[Network | None] = [None] * w.dims.S
         for s in np.flatnonzero(w.net_alive):
-            self.slots[s] = Network(self, int(s), int(w.net_hood[s]), int(w.net_focus[s]), 0.0, self.p["trust_initial"], int(w.net_age[s]))
+            self.slots[s] = Network(
+                self,
+                int(s),
+                int(w.net_hood[s]),
+                int(w.net_focus[s]),
+                0.0,
+                self.p["trust_initial"],
+                int(w.net_age[s]),
+            )
         self.agency_list = [
-            Agency(self, a, int(w.sector[a]), w.remit[a], float(w.efficiency[a]), float(w.openness[a]),
-                   float(w.historic[a]), float(w.protected_eligible[a]))
+            Agency(
+                self,
+                a,
+                int(w.sector[a]),
+                w.remit[a],
+                float(w.efficiency[a]),
+                float(w.openness[a]),
+                float(w.historic[a]),
+                float(w.protected_eligible[a]),
+            )
             for a in range(w.dims.A)
         ]
         self.link = rules.coordination_link(w.remit, w.cross_impact)
@@ -77,7 +104,10 @@ class CivicModel(mesa.Model):
         self._shock_now = np.zeros(1)
         self.metrics: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
-            model_reporters={"step": "month", **{c: _reporter(c) for c in metrics.series_columns(w.domains, w.dims.G, w.dims.M)}}
+            model_reporters={
+                "step": "month",
+                **{c: _reporter(c) for c in metrics.series_columns(w.domains, w.dims.G, w.dims.M)},
+            }
         )
         self._collect()
 
@@ -138,7 +168,9 @@ class CivicModel(mesa.Model):
         self.agg = self.aggregates()
         ctx["trend"] = ctx["index"] - self.trend
         ctx["open_mean"] = np.mean([a.openness for a in self.agency_list])
-        ctx["grants"] = process.network_grants(self.council.state["grant_pool"], self.dims.N, self.agg["members"])
+        ctx["grants"] = process.network_grants(
+            self.council.state["grant_pool"], self.dims.N, self.agg["members"]
+        )
         ctx["member_trust_mean"] = process.member_trust_mean(self.agg["member_trust"], self.agg["members"])
         self.ctx = ctx
 
@@ -155,15 +187,27 @@ class CivicModel(mesa.Model):
         alive, focus, _, _ = self.network_arrays()
         dissolving = np.array([n is not None and n.dissolving for n in self.slots], dtype=bool)
         wants = np.array([n is not None and n.wants_to_scale for n in self.slots], dtype=bool)
-        founders = (self.agg["unaffiliated_engaged_hood"][0] >= self.p["network_found_size"]) & bool(self.p["networks_enabled"])
+        founders = (self.agg["unaffiliated_engaged_hood"][0] >= self.p["network_found_size"]) & bool(
+            self.p["networks_enabled"]
+        )
         focus_h = process.hood_focus(self.outcomes, self.pop)[0]
-        return rules.claim_slots(alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0])
+        return rules.claim_slots(
+            alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0]
+        )
 
     def apply_networks(self, new: tuple[np.ndarray, np.ndarray]) -> None:
         """Open founded and seeded networks; remove dissolved ones."""
         new_focus, parent = new
         for s in np.flatnonzero(new_focus >= 0):
-            self.slots[s] = Network(self, int(s), int(self.world.net_hood[s]), int(new_focus[s]), 0.0, rules.NEW_NETWORK_COHESION, 0)
+            self.slots[s] = Network(
+                self,
+                int(s),
+                int(self.world.net_hood[s]),
+                int(new_focus[s]),
+                0.0,
+                rules.NEW_NETWORK_COHESION,
+                0,
+            )
         for s in np.flatnonzero(parent >= 0):
             donor = self.slots[parent[s]]
             gift = rules.SCALING_TRANSFER * donor.resources
@@ -189,7 +233,14 @@ class CivicModel(mesa.Model):
                 a, b = live[i], live[j]
                 if a is not None and b is not None:
                     aff = rules.network_affinity(a.focus, b.focus, C, a.cohesion, b.cohesion)
-                    if rules.next_alliance(b in a.allies, aff, u[k], p["alliance_propensity"], p["alliance_decay"], bool(p["alliances_enabled"])):
+                    if rules.next_alliance(
+                        b in a.allies,
+                        aff,
+                        u[k],
+                        p["alliance_propensity"],
+                        p["alliance_decay"],
+                        bool(p["alliances_enabled"]),
+                    ):
                         ties.append((a, b))
                 k += 1
         hood_trust = self.agg["hood_trust"][0]
@@ -197,8 +248,17 @@ class CivicModel(mesa.Model):
             for ag in self.agency_list:
                 net = live[i]
                 if net is not None:
-                    aff = rules.agency_network_affinity(ag.remit[net.focus], ag.openness, hood_trust[net.hood])
-                    if rules.next_alliance(ag in net.allies, aff, u[k], p["alliance_propensity"], p["alliance_decay"], bool(p["alliances_enabled"])):
+                    aff = rules.agency_network_affinity(
+                        ag.remit[net.focus], ag.openness, hood_trust[net.hood]
+                    )
+                    if rules.next_alliance(
+                        ag in net.allies,
+                        aff,
+                        u[k],
+                        p["alliance_propensity"],
+                        p["alliance_decay"],
+                        bool(p["alliances_enabled"]),
+                    ):
                         ties.append((net, ag))
                 k += 1
         return ties
@@ -222,15 +282,23 @@ class CivicModel(mesa.Model):
         inputs = (
             process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
             + process.coproduction_inputs(
-                P, process.openness_by_domain(P, remit, openness), self.ctx["prio"],
-                agg["unaffiliated"], agg["members_k"], self.pop,
+                P,
+                process.openness_by_domain(P, remit, openness),
+                self.ctx["prio"],
+                agg["unaffiliated"],
+                agg["members_k"],
+                self.pop,
             )
             + process.network_action_inputs(
-                process.network_action(P, resources, mult, alive, self.world.net_hood, focus, d.M, d.K), self.pop, d.G
+                process.network_action(P, resources, mult, alive, self.world.net_hood, focus, d.M, d.K),
+                self.pop,
+                d.G,
             )
         )
         aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
-        return process.update_outcomes(P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, aid)
+        return process.update_outcomes(
+            P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, aid
+        )
 
     # ------------------------------------------------------------------
     # Views of the agents as arrays (a batch of one), for shared processes
@@ -248,7 +316,12 @@ class CivicModel(mesa.Model):
         mult = np.ones((1, S))
         for s, n in enumerate(self.slots):
             if n is not None:
-                alive[0, s], focus[0, s], resources[0, s], mult[0, s] = True, n.focus, n.resources, n.multiplier()
+                alive[0, s], focus[0, s], resources[0, s], mult[0, s] = (
+                    True,
+                    n.focus,
+                    n.resources,
+                    n.multiplier(),
+                )
         return alive, focus, resources, mult
 
     def aggregates(self) -> dict[str, np.ndarray]:
@@ -257,9 +330,16 @@ class CivicModel(mesa.Model):
         alive, focus, _, mult = self.network_arrays()
         n_allies = np.array([[len(n.allies) if n is not None else 0 for n in self.slots]])
         return process.citizen_aggregates(
-            self.cell, np.array([[c.engaged for c in cs]]),
-            np.array([[c.member for c in cs]]), self.world.capacity[None], np.array([[c.trust for c in cs]]),
-            mult, focus, n_allies, self.pop, self.dims.K,
+            self.cell,
+            np.array([[c.engaged for c in cs]]),
+            np.array([[c.member for c in cs]]),
+            self.world.capacity[None],
+            np.array([[c.trust for c in cs]]),
+            mult,
+            focus,
+            n_allies,
+            self.pop,
+            self.dims.K,
         )
 
     def agency_arrays(self) -> dict[str, np.ndarray]:
@@ -308,12 +388,22 @@ class CivicModel(mesa.Model):
         cs = self.citizen_list
         alive, _, _, _ = self.network_arrays()
         m = metrics.step_metrics(
-            outcomes=self.outcomes, pop=self.pop, weights=self.council.state["weights"],
-            engaged=np.array([[c.engaged for c in cs]]), group=self.world.group[None],
-            trust=np.array([[c.trust for c in cs]]), member=np.array([[c.member for c in cs]]),
-            alive=alive, ally=self.alliance_matrix(), coord=self.coordination_matrix(),
-            budget=self.council.state["budget"], spend=self.spend, index0=self._index0,
-            shock=self._shock_now, domains=self.world.domains, focus=self.P["priority_focus"],
+            outcomes=self.outcomes,
+            pop=self.pop,
+            weights=self.council.state["weights"],
+            engaged=np.array([[c.engaged for c in cs]]),
+            group=self.world.group[None],
+            trust=np.array([[c.trust for c in cs]]),
+            member=np.array([[c.member for c in cs]]),
+            alive=alive,
+            ally=self.alliance_matrix(),
+            coord=self.coordination_matrix(),
+            budget=self.council.state["budget"],
+            spend=self.spend,
+            index0=self._index0,
+            shock=self._shock_now,
+            domains=self.world.domains,
+            focus=self.P["priority_focus"],
         )
         if self._index0 is None:
             self._index0 = m["outcome_index"].copy()

@@ -44,7 +44,9 @@ def col(x: np.ndarray, ndim: int) -> np.ndarray:
 # Council
 
 
-def yearly_budget(P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, np.ndarray], need_k: np.ndarray) -> None:
+def yearly_budget(
+    P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, np.ndarray], need_k: np.ndarray
+) -> None:
     """The council's yearly cycle after any agenda revision: budget, split, commissioning.
 
     Updates ``c`` (budget, budget_change, convening, grant_pool) and ``ag``
@@ -55,12 +57,24 @@ def yearly_budget(P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, 
     c["budget_change"] = np.where(c["budget"] > 0, c["budget_change"], 0.0)
     c["budget"] = budget
     convening, grants, protected, rest = rules.budget_split(
-        budget, c["service0"], P["convening_funds"], P["network_grants"], P["protected_share"], P["demand_growth"], year
+        budget,
+        c["service0"],
+        P["convening_funds"],
+        P["network_grants"],
+        P["protected_share"],
+        P["demand_growth"],
+        year,
     )
     c["convening"] = convening
     c["grant_pool"] = grants / rules.MONTHS_PER_YEAR
     shares = rules.commissioning_shares(
-        ag["historic"], ag["remit"], c["weights"], need_k, ag["openness"], col(P["commissioning_outcomes"], 2), col(P["social_value_weight"], 2)
+        ag["historic"],
+        ag["remit"],
+        c["weights"],
+        need_k,
+        ag["openness"],
+        col(P["commissioning_outcomes"], 2),
+        col(P["social_value_weight"], 2),
     )
     commission = col(protected, 2) * ag["protected_eligible"] + col(rest, 2) * shares
     if year == 0:
@@ -81,11 +95,20 @@ def cut_budget(c: dict[str, np.ndarray], agency_budget: np.ndarray, share: np.nd
     return agency_budget * col(1.0 - share, 2)
 
 
-def revise_agenda(P: Params, c: dict[str, np.ndarray], need_k: np.ndarray, voice_k: np.ndarray, allied_k: np.ndarray) -> None:
+def revise_agenda(
+    P: Params, c: dict[str, np.ndarray], need_k: np.ndarray, voice_k: np.ndarray, allied_k: np.ndarray
+) -> None:
     """The council's yearly revision of its priority weights (strand 1)."""
     c["weights"] = rules.agenda_weights(
-        c["weights"], c["own"], need_k, voice_k, allied_k,
-        col(P["voice_weight"], 2), col(P["need_weight"], 2), col(P["agenda_inertia"], 2), col(P["alliance_voice"], 2),
+        c["weights"],
+        c["own"],
+        need_k,
+        voice_k,
+        allied_k,
+        col(P["voice_weight"], 2),
+        col(P["need_weight"], 2),
+        col(P["agenda_inertia"], 2),
+        col(P["alliance_voice"], 2),
     )
 
 
@@ -95,7 +118,9 @@ def need_by_domain(outcomes: np.ndarray, pop_share: np.ndarray) -> np.ndarray:
     return rules.normalise(gap, np.full_like(gap, 1.0 / gap.shape[-1]))
 
 
-def voice_by_domain(prio: np.ndarray, engaged_cell: np.ndarray, engaged_members_cell: np.ndarray) -> np.ndarray:
+def voice_by_domain(
+    prio: np.ndarray, engaged_cell: np.ndarray, engaged_members_cell: np.ndarray
+) -> np.ndarray:
     """Citizen voice: engaged citizens' priorities, network members counting double (B, K).
 
     Whoever does not participate is not heard.
@@ -104,7 +129,13 @@ def voice_by_domain(prio: np.ndarray, engaged_cell: np.ndarray, engaged_members_
 
 
 def allied_by_domain(
-    P: Params, ally: np.ndarray, alive: np.ndarray, focus: np.ndarray, members: np.ndarray, n_citizens: int, K: int
+    P: Params,
+    ally: np.ndarray,
+    alive: np.ndarray,
+    focus: np.ndarray,
+    members: np.ndarray,
+    n_citizens: int,
+    K: int,
 ) -> np.ndarray:
     """Agenda pull of alliances past the influence threshold (B, K).
 
@@ -168,7 +199,10 @@ def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def cell_context(outcomes: np.ndarray, weights: np.ndarray, focus: np.ndarray) -> dict[str, np.ndarray]:
-    """Priorities, valued-outcome index and agenda match per cell (m, g); ``focus`` is (B,) ``priority_focus``."""
+    """Priorities, valued-outcome index and agenda match per cell (m, g).
+
+    ``focus`` is the runs' ``priority_focus``, shape (B,).
+    """
     prio = rules.priorities(outcomes, col(focus, 4))
     return {
         "prio": prio,
@@ -177,7 +211,9 @@ def cell_context(outcomes: np.ndarray, weights: np.ndarray, focus: np.ndarray) -
     }
 
 
-def delivery_inputs(P: Params, effort_k: np.ndarray, outcomes: np.ndarray, pop_share: np.ndarray) -> np.ndarray:
+def delivery_inputs(
+    P: Params, effort_k: np.ndarray, outcomes: np.ndarray, pop_share: np.ndarray
+) -> np.ndarray:
     """Service input per cell and domain (B, M, G, K), 1 = the reference per-capita input.
 
     The reference is a budget of 1 per citizen a year spread evenly over K
@@ -189,7 +225,12 @@ def delivery_inputs(P: Params, effort_k: np.ndarray, outcomes: np.ndarray, pop_s
 
 
 def coproduction_inputs(
-    P: Params, open_k: np.ndarray, prio: np.ndarray, unaffiliated: np.ndarray, members_k: np.ndarray, pop: np.ndarray
+    P: Params,
+    open_k: np.ndarray,
+    prio: np.ndarray,
+    unaffiliated: np.ndarray,
+    members_k: np.ndarray,
+    pop: np.ndarray,
 ) -> np.ndarray:
     r"""Co-production input per cell and domain (B, M, G, K).
 
@@ -221,16 +262,28 @@ def openness_by_domain(P: Params, remit: np.ndarray, openness: np.ndarray) -> np
 
 
 def update_outcomes(
-    P: Params, month: int, outcomes: np.ndarray, reference: np.ndarray, inputs: np.ndarray,
-    base: np.ndarray, cross_impact: np.ndarray, aid_share: np.ndarray,
+    P: Params,
+    month: int,
+    outcomes: np.ndarray,
+    reference: np.ndarray,
+    inputs: np.ndarray,
+    base: np.ndarray,
+    cross_impact: np.ndarray,
+    aid_share: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Outcomes and pre-shock reference at t+1 (rules.next_outcomes)."""
     pressure = (1.0 - P["demand_growth"]) ** (month / rules.MONTHS_PER_YEAR)
     base_t = base * col(pressure, 3)
     baseline = rules.pressured_baseline(base_t, outcomes, cross_impact, col(P["interdependence"], 4))
     nxt = rules.next_outcomes(
-        outcomes, reference, inputs, baseline, col(P["delivery_effect"], 4), col(P["decay_rate"], 4),
-        aid_share, col(P["mutual_aid"], 4),
+        outcomes,
+        reference,
+        inputs,
+        baseline,
+        col(P["delivery_effect"], 4),
+        col(P["decay_rate"], 4),
+        aid_share,
+        col(P["mutual_aid"], 4),
     )
     return nxt, rules.next_reference(reference, nxt)
 
@@ -246,8 +299,16 @@ def cell_index(hood: np.ndarray, group: np.ndarray, M: int, G: int) -> np.ndarra
 
 
 def citizen_aggregates(
-    cell: np.ndarray, engaged: np.ndarray, member: np.ndarray, capacity: np.ndarray,
-    trust: np.ndarray, mult: np.ndarray, focus: np.ndarray, n_allies: np.ndarray, pop: np.ndarray, K: int,
+    cell: np.ndarray,
+    engaged: np.ndarray,
+    member: np.ndarray,
+    capacity: np.ndarray,
+    trust: np.ndarray,
+    mult: np.ndarray,
+    focus: np.ndarray,
+    n_allies: np.ndarray,
+    pop: np.ndarray,
+    K: int,
 ) -> dict[str, np.ndarray]:
     """Sums over citizens that the network and cell processes need, for B runs.
 
@@ -266,7 +327,9 @@ def citizen_aggregates(
     slot = (members_at // N) * S + member.ravel()[members_at]
     out = {
         "members": np.bincount(slot, minlength=B * S).reshape(B, S).astype(float),
-        "member_capacity": np.bincount(slot, weights=capacity.ravel()[members_at], minlength=B * S).reshape(B, S),
+        "member_capacity": np.bincount(slot, weights=capacity.ravel()[members_at], minlength=B * S).reshape(
+            B, S
+        ),
         "member_trust": np.bincount(slot, weights=trust.ravel()[members_at], minlength=B * S).reshape(B, S),
     }
     allied_members = members_at[n_allies.ravel()[slot] > 0]
@@ -295,7 +358,7 @@ def citizen_aggregates(
 
 
 def aid_share(engaged_cell: np.ndarray, covered_hood: np.ndarray, pop: np.ndarray) -> np.ndarray:
-    """Mutual-aid capacity per cell: engaged share plus allied-network coverage of the neighbourhood, at most 1."""
+    """Mutual-aid capacity per cell: engaged share plus allied-network coverage, at most 1."""
     hood_pop = pop.sum(axis=2)
     cover = covered_hood / np.where(hood_pop > 0, hood_pop, 1.0)
     return np.minimum(1.0, engaged_cell / np.where(pop > 0, pop, 1.0) + cover[:, :, None])
@@ -306,8 +369,16 @@ def hood_focus(outcomes: np.ndarray, pop: np.ndarray) -> np.ndarray:
     return np.argmax(np.einsum("bmgk,bmg->bmk", 1.0 - outcomes, pop), axis=-1)
 
 
-def network_action(P: Params, resources: np.ndarray, mult: np.ndarray, alive: np.ndarray, net_hood: np.ndarray,
-                   focus: np.ndarray, M: int, K: int) -> np.ndarray:
+def network_action(
+    P: Params,
+    resources: np.ndarray,
+    mult: np.ndarray,
+    alive: np.ndarray,
+    net_hood: np.ndarray,
+    focus: np.ndarray,
+    M: int,
+    K: int,
+) -> np.ndarray:
     """Networks' spending on their focus, summed per neighbourhood and domain (B, M, K)."""
     B, S = resources.shape
     spent = np.where(alive, rules.NETWORK_SPEND_RATE * resources * mult, 0.0)

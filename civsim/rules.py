@@ -82,7 +82,9 @@ def draw_sizes(dims: Dims) -> dict[str, int]:
     }
 
 
-def draw_step(rng: np.random.Generator, dims: Dims, out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def draw_step(
+    rng: np.random.Generator, dims: Dims, out: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """Draw every uniform one step needs, in the documented fixed order.
 
     The order is: shock (1 + M), citizens' engagement (N), citizens' network
@@ -116,7 +118,11 @@ def engagement_push(frac_engaged_ties, capacity, trust, cohesion, contagion_weig
     citizen's network (0 if none); :math:`\pi` = ``MEMBER_PULL``. With
     capacity 1 and only the first term this is Watts' (2002) threshold rule.
     """
-    return contagion_weight * capacity * frac_engaged_ties + trust_weight * (trust - 0.5) + MEMBER_PULL * cohesion
+    return (
+        contagion_weight * capacity * frac_engaged_ties
+        + trust_weight * (trust - 0.5)
+        + MEMBER_PULL * cohesion
+    )
 
 
 def effective_threshold(threshold, marginalised, barrier, outreach):
@@ -226,8 +232,12 @@ def join_choice(u, join_rate, n_available):
     ``floor(u / join_rate * n)``.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        pick = np.floor(np.where(join_rate > 0, u / np.where(join_rate > 0, join_rate, 1.0), 0.0) * n_available)
-    return np.where((u < join_rate) & (n_available > 0), np.minimum(pick, n_available - 1), -1).astype(np.int64)
+        pick = np.floor(
+            np.where(join_rate > 0, u / np.where(join_rate > 0, join_rate, 1.0), 0.0) * n_available
+        )
+    return np.where((u < join_rate) & (n_available > 0), np.minimum(pick, n_available - 1), -1).astype(
+        np.int64
+    )
 
 
 def network_resources(resources, member_capacity, grant, dues):

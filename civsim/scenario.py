@@ -97,7 +97,9 @@ def _read(name_or_path: str | Path) -> tuple[str, str, str]:
         raise UserError(f"{raw}: cannot read file ({exc})") from None
 
 
-def parse_scenario_text(text: str, source: str, name: str | None = None, _seen: tuple[str, ...] = ()) -> Scenario:
+def parse_scenario_text(
+    text: str, source: str, name: str | None = None, _seen: tuple[str, ...] = ()
+) -> Scenario:
     """Parse and validate scenario TOML ``text``; ``source`` names it in errors."""
     try:
         data = tomllib.loads(text)
@@ -113,8 +115,14 @@ def parse_scenario_text(text: str, source: str, name: str | None = None, _seen: 
     if "extends" in data:
         parent = data["extends"]
         if not isinstance(parent, str):
-            raise UserError(f"{source}: extends = {parent!r} is not allowed: expected a preset name or a file path")
-        target = parent if parent in preset_names() or not Path(source).parent.joinpath(parent).exists() else str(Path(source).parent / parent)
+            raise UserError(
+                f"{source}: extends = {parent!r} is not allowed: expected a preset name or a file path"
+            )
+        target = (
+            parent
+            if parent in preset_names() or not Path(source).parent.joinpath(parent).exists()
+            else str(Path(source).parent / parent)
+        )
         base = load_scenario(target, _seen)
         base.name, base.source = name or Path(source).stem, source
     description = data.get("description", base.description)
@@ -131,7 +139,9 @@ def parse_scenario_text(text: str, source: str, name: str | None = None, _seen: 
             params[key] = check(key, value)
         except ParamError as exc:
             raise UserError(f"{source}: [params] {exc}") from None
-    scenario = Scenario(name=base.name, description=description, params=params, seed=seed, steps=steps, source=source)
+    scenario = Scenario(
+        name=base.name, description=description, params=params, seed=seed, steps=steps, source=source
+    )
     try:
         resolve(params)
     except ParamError as exc:
@@ -168,12 +178,23 @@ def apply_overrides(scenario: Scenario, pairs: list[str], source: str = "--set")
         resolve(params)
     except ParamError as exc:
         raise UserError(f"{source} {exc}") from None
-    return Scenario(scenario.name, scenario.description, params, scenario.seed, scenario.steps, scenario.source)
+    return Scenario(
+        scenario.name, scenario.description, params, scenario.seed, scenario.steps, scenario.source
+    )
 
 
-def scenario_to_toml(name: str, description: str, overrides: dict[str, Any], seed: int = 0, steps: int = DEFAULT_STEPS) -> str:
+def scenario_to_toml(
+    name: str, description: str, overrides: dict[str, Any], seed: int = 0, steps: int = DEFAULT_STEPS
+) -> str:
     """Write a scenario as TOML that :func:`load_scenario` reads back identically."""
-    lines = [f"# civsim scenario: {name}", f"description = {_toml(description)}", f"seed = {int(seed)}", f"steps = {int(steps)}", "", "[params]"]
+    lines = [
+        f"# civsim scenario: {name}",
+        f"description = {_toml(description)}",
+        f"seed = {int(seed)}",
+        f"steps = {int(steps)}",
+        "",
+        "[params]",
+    ]
     for key in SCHEMA:
         if key in overrides:
             lines.append(f"{key} = {_toml(overrides[key])}")

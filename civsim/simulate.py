@@ -72,7 +72,10 @@ def simulate(
         frame = pd.concat(frames, ignore_index=True)
     frame = frame[["rep"] + [c for c in frame.columns if c != "rep"]]
     summaries = pd.DataFrame(
-        [{"rep": r, **{k: v for k, v in metrics.summarise(g).items() if k != "shocks"}} for r, g in frame.groupby("rep")]
+        [
+            {"rep": r, **{k: v for k, v in metrics.summarise(g).items() if k != "shocks"}}
+            for r, g in frame.groupby("rep")
+        ]
     )
     return frame, summaries
 
@@ -94,12 +97,14 @@ def interval_table(summaries: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for c in columns:
         x = summaries[c].to_numpy(dtype=float)
         x = x[np.isfinite(x)]
-        rows.append({
-            "metric": c,
-            "mean": float(x.mean()) if x.size else float("nan"),
-            "p5": float(np.percentile(x, 5)) if x.size else float("nan"),
-            "p95": float(np.percentile(x, 95)) if x.size else float("nan"),
-        })
+        rows.append(
+            {
+                "metric": c,
+                "mean": float(x.mean()) if x.size else float("nan"),
+                "p5": float(np.percentile(x, 5)) if x.size else float("nan"),
+                "p95": float(np.percentile(x, 95)) if x.size else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -123,9 +128,13 @@ def write_outputs(
         ],
     }
     paths.append(out / "summary.json")
-    paths[-1].write_text(json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False) + "\n")
+    paths[-1].write_text(
+        json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False) + "\n"
+    )
     paths.append(out / "manifest.json")
-    paths[-1].write_text(json.dumps(_finite(manifest), indent=2, default=_json_default, allow_nan=False) + "\n")
+    paths[-1].write_text(
+        json.dumps(_finite(manifest), indent=2, default=_json_default, allow_nan=False) + "\n"
+    )
     paths.append(out / "timeseries.png")
     plot_timeseries(timeseries, paths[-1], manifest.get("scenario", {}).get("name", ""))
     return paths
@@ -164,11 +173,13 @@ def plot_timeseries(timeseries: pd.DataFrame, path: Path, title: str = "") -> No
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5), sharex=True)
     g = timeseries.groupby("step")
-    for ax, name in zip(axes.ravel(), PLOT_SERIES):
+    for ax, name in zip(axes.ravel(), PLOT_SERIES, strict=True):
         mean = g[name].mean()
         ax.plot(mean.index / 12, mean.to_numpy(), color="C0")
         if timeseries["rep"].nunique() > 1:
-            ax.fill_between(mean.index / 12, g[name].quantile(0.05), g[name].quantile(0.95), color="C0", alpha=0.25)
+            ax.fill_between(
+                mean.index / 12, g[name].quantile(0.05), g[name].quantile(0.95), color="C0", alpha=0.25
+            )
         ax.set_title(name.replace("_", " "))
         ax.grid(alpha=0.3)
     for ax in axes[-1]:

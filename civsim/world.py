@@ -74,7 +74,12 @@ def shock_masks(domains: tuple[str, ...]) -> np.ndarray:
     """(3, K) share of each domain a shock of each kind hits."""
     return np.array(
         [
-            [0.0 if kind == "budget" else SHOCK_MASKS[kind].get(d, 0.0 if d in _DEFAULT_CROSS_IMPACT else _UNKNOWN_SHOCK) for d in domains]
+            [
+                0.0
+                if kind == "budget"
+                else SHOCK_MASKS[kind].get(d, 0.0 if d in _DEFAULT_CROSS_IMPACT else _UNKNOWN_SHOCK)
+                for d in domains
+            ]
             for kind in SHOCK_KINDS
         ]
     )
@@ -130,7 +135,9 @@ class World:
     protected_eligible: np.ndarray  # (A,) shares of protected budget summing to 1
 
 
-def social_ties(rng: np.random.Generator, hood: np.ndarray, mean_degree: float, bridge_share: float, clustering: float) -> sp.csr_matrix:
+def social_ties(
+    rng: np.random.Generator, hood: np.ndarray, mean_degree: float, bridge_share: float, clustering: float
+) -> sp.csr_matrix:
     """A clustered social network: mostly within neighbourhoods, some bridges.
 
     ``round(N z / 2)`` ties are drawn. Each picks a random citizen i; with
@@ -181,7 +188,9 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     u_group = rng.random(N)
     ms = params["marginalised_share"]
     n_marg = G - 1
-    group = np.where(u_group < ms, 1 + np.minimum(np.floor(u_group / max(ms, 1e-300) * n_marg), n_marg - 1), 0).astype(np.int64)
+    group = np.where(
+        u_group < ms, 1 + np.minimum(np.floor(u_group / max(ms, 1e-300) * n_marg), n_marg - 1), 0
+    ).astype(np.int64)
     marg = group > 0
     cap_mean = params["capacity_mean"] * (1.0 - params["marginalised_capacity_penalty"] * marg)
     capacity = np.clip(cap_mean + params["capacity_sd"] * rng.standard_normal(N), 0.05, 1.0)
@@ -216,7 +225,9 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
         second = (a % K + 1 + np.floor(u_dom * (K - 1)).astype(np.int64)) % K
         remit[a[u_second < 0.5], second[u_second < 0.5]] = 1.0
     efficiency = 0.7 + 0.3 * u_eff
-    openness = np.clip(params["coproduction_openness"] + np.take(SECTOR_OPENNESS, sector) + 0.2 * (u_open - 0.5), 0.0, 1.0)
+    openness = np.clip(
+        params["coproduction_openness"] + np.take(SECTOR_OPENNESS, sector) + 0.2 * (u_open - 0.5), 0.0, 1.0
+    )
     historic = np.take(SECTOR_HISTORIC_WEIGHT, sector) * remit.sum(axis=1)
     historic = historic / historic.sum()
     care = remit[:, domains.index(PROTECTED_DOMAIN)] if PROTECTED_DOMAIN in domains else np.ones(A)

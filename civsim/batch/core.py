@@ -20,9 +20,16 @@ import scipy.sparse as sp
 from civsim import metrics, process, rules, seeding
 from civsim.params import SCHEMA
 from civsim.process import col
-from civsim.world import SHOCK_KINDS, build_world, dims_of
+from civsim.world import SHOCK_KINDS, build_world
 
-INTERVENTIONS = ("cut_budget", "shock_economic", "shock_environmental", "convene", "fund_networks", "open_coproduction")
+INTERVENTIONS = (
+    "cut_budget",
+    "shock_economic",
+    "shock_environmental",
+    "convene",
+    "fund_networks",
+    "open_coproduction",
+)
 """Live interventions a trainer can make (see :meth:`BatchModel.intervene`)."""
 
 
@@ -49,7 +56,7 @@ class BatchModel:
         self.seeds = seeds
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
         worlds, tie_parts = [], []
-        for pt, rng in zip(points, self.rngs):
+        for pt, rng in zip(points, self.rngs, strict=True):
             w = build_world(pt, rng)
             tie_parts.append((w.ties.indptr, w.ties.indices.astype(np.int32)))
             w.ties = None  # only the pattern is kept, stacked below
@@ -150,10 +157,22 @@ class BatchModel:
 
     def _record(self) -> None:
         m = metrics.step_metrics(
-            outcomes=self.outcomes, pop=self.pop, weights=self.council["weights"], engaged=self.engaged,
-            group=self.group, trust=self.trust, member=self.member, alive=self.alive, ally=self.ally,
-            coord=self.coord, budget=self.council["budget"], spend=self.spend, index0=self._index0,
-            shock=self._shock_now, domains=self.domains, focus=self.P["priority_focus"],
+            outcomes=self.outcomes,
+            pop=self.pop,
+            weights=self.council["weights"],
+            engaged=self.engaged,
+            group=self.group,
+            trust=self.trust,
+            member=self.member,
+            alive=self.alive,
+            ally=self.ally,
+            coord=self.coord,
+            budget=self.council["budget"],
+            spend=self.spend,
+            index0=self._index0,
+            shock=self._shock_now,
+            domains=self.domains,
+            focus=self.P["priority_focus"],
         )
         if self._index0 is None:
             self._index0 = m["outcome_index"].copy()
@@ -224,7 +243,9 @@ class BatchModel:
                 agg = self._aggregates()
                 prio = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])["prio"]
                 voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
-                allied = process.allied_by_domain(P, self.ally, self.alive, self.net_focus, agg["members"], N, K)
+                allied = process.allied_by_domain(
+                    P, self.ally, self.alive, self.net_focus, agg["members"], N, K
+                )
                 process.revise_agenda(P, c, need_k, voice, allied)
             process.yearly_budget(P, t // rules.MONTHS_PER_YEAR, c, ag, need_k)
 
@@ -247,15 +268,28 @@ class BatchModel:
         has = self.member >= 0
         slot_ext = np.arange(B)[:, None] * (S + 1) + self.member + 1
         coh_i = np.pad(self.net_cohesion, ((0, 0), (1, 0))).ravel()[slot_ext]
-        push = rules.engagement_push(frac, self.capacity, self.trust, coh_i, col(P["contagion_weight"], 2), col(P["trust_engagement_weight"], 2))
+        push = rules.engagement_push(
+            frac,
+            self.capacity,
+            self.trust,
+            coh_i,
+            col(P["contagion_weight"], 2),
+            col(P["trust_engagement_weight"], 2),
+        )
         thr = self._per_citizen(
-            "threshold", ("participation_barrier", "outreach"),
-            lambda: rules.effective_threshold(self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2)),
+            "threshold",
+            ("participation_barrier", "outreach"),
+            lambda: rules.effective_threshold(
+                self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2)
+            ),
         )
         burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
         contact = self._per_citizen(
-            "contact", ("outreach", "spontaneous_rate"),
-            lambda: rules.contact_probability(col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity),
+            "contact",
+            ("outreach", "spontaneous_rate"),
+            lambda: rules.contact_probability(
+                col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity
+            ),
         )
         engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
         del frac, coh_i, push, thr, burn, contact
@@ -263,15 +297,21 @@ class BatchModel:
         # the trust target depends on a citizen only through their cell and engagement
         open_mean = self.openness.mean(axis=1)
         target_cell = rules.trust_target(
-            ctx["match"][..., None], (ctx["index"] - self.trend)[..., None], col(c["budget_change"], 4),
-            np.array([0.0, 1.0]) * col(open_mean, 4), col(P["trust_cut_sensitivity"], 4), col(P["trust_coproduction_gain"], 4),
+            ctx["match"][..., None],
+            (ctx["index"] - self.trend)[..., None],
+            col(c["budget_change"], 4),
+            np.array([0.0, 1.0]) * col(open_mean, 4),
+            col(P["trust_cut_sensitivity"], 4),
+            col(P["trust_coproduction_gain"], 4),
         )
         target = target_cell.ravel()[self.cell * 2 + eng]
         trust_next = rules.next_trust(self.trust, target, col(P["trust_rate"], 2))
         del target
 
         members = agg["members"]
-        dissolving = rules.network_dissolves(self.alive, members, self.net_age, col(P["network_min_members"], 2))
+        dissolving = rules.network_dissolves(
+            self.alive, members, self.net_age, col(P["network_min_members"], 2)
+        )
         avail = self.alive & ~dissolving
         per_hood = S // M if M else 0
         avail_h = avail.reshape(B, M, per_hood)
@@ -284,28 +324,56 @@ class BatchModel:
         stays = has & eng & ~np.pad(dissolving, ((0, 0), (1, 0))).ravel()[slot_ext]
         seekers = np.flatnonzero(~has & eng)
         hood_of = self.hood_index.ravel()[seekers]
-        choice = rules.join_choice(U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of])
+        choice = rules.join_choice(
+            U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of]
+        )
         joined_flat = np.full(B * N, -1, dtype=np.int32)
-        joined_flat[seekers] = np.where(choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1)
+        joined_flat[seekers] = np.where(
+            choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1
+        )
         joined = joined_flat.reshape(B, N)
         member_next = np.where(stays, self.member, joined)
         del stays, joined, joined_flat, slot_ext
 
         # Networks: resources, cohesion, dissolution, founding, scaling
         grant = process.network_grants(c["grant_pool"], N, members)
-        res_next = np.where(self.alive, rules.network_resources(self.net_resources, agg["member_capacity"], grant, col(P["network_dues"], 2)), 0.0)
+        res_next = np.where(
+            self.alive,
+            rules.network_resources(
+                self.net_resources, agg["member_capacity"], grant, col(P["network_dues"], 2)
+            ),
+            0.0,
+        )
         trust_mean = process.member_trust_mean(agg["member_trust"], members)
-        coh_next = np.where(self.alive, rules.network_cohesion(self.net_cohesion, trust_mean, members > 0), 0.0)
+        coh_next = np.where(
+            self.alive, rules.network_cohesion(self.net_cohesion, trust_mean, members > 0), 0.0
+        )
         age_next = np.where(self.alive, self.net_age + 1, 0)
         wants = rules.network_wants_to_scale(
-            self.alive, dissolving, members, self.net_cohesion, col(P["network_found_size"], 2), U["scale"], col(P["scaling_rate"], 2)
+            self.alive,
+            dissolving,
+            members,
+            self.net_cohesion,
+            col(P["network_found_size"], 2),
+            U["scale"],
+            col(P["scaling_rate"], 2),
         )
-        founders = (agg["unaffiliated_engaged_hood"] >= col(P["network_found_size"], 2)) & (col(P["networks_enabled"], 2) > 0)
+        founders = (agg["unaffiliated_engaged_hood"] >= col(P["network_found_size"], 2)) & (
+            col(P["networks_enabled"], 2) > 0
+        )
         focus_h = process.hood_focus(self.outcomes, self.pop)
         alive_next = avail.copy()
         focus_next = self.net_focus.copy()
         for b in range(B):
-            new_focus, parent = rules.claim_slots(self.alive[b], self.net_hood, dissolving[b], founders[b], focus_h[b], wants[b], self.net_focus[b])
+            new_focus, parent = rules.claim_slots(
+                self.alive[b],
+                self.net_hood,
+                dissolving[b],
+                founders[b],
+                focus_h[b],
+                wants[b],
+                self.net_focus[b],
+            )
             new = new_focus >= 0
             alive_next[b] |= new
             focus_next[b] = np.where(new, new_focus, focus_next[b])
@@ -325,18 +393,28 @@ class BatchModel:
         iu, ju = np.triu_indices(A, 1)
         pair_pressure = np.maximum(pressure[:, iu], pressure[:, ju])
         tied = rules.next_coordination(
-            self.coord[:, iu, ju], self.link[:, iu, ju], U["coordination"], col(P["coordination_propensity"], 2),
-            col(P["convening_funds"], 2), pair_pressure, col(P["coordination_decay"], 2),
-            col(P["coordination_cut_sensitivity"], 2), col(P["coordination_enabled"], 2) > 0,
+            self.coord[:, iu, ju],
+            self.link[:, iu, ju],
+            U["coordination"],
+            col(P["coordination_propensity"], 2),
+            col(P["convening_funds"], 2),
+            pair_pressure,
+            col(P["coordination_decay"], 2),
+            col(P["coordination_cut_sensitivity"], 2),
+            col(P["coordination_enabled"], 2) > 0,
         )
         coord_next = np.zeros_like(self.coord)
         coord_next[:, iu, ju] = tied
         coord_next[:, ju, iu] = tied
         n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
-        effort = rules.agency_effort(ag["budget"] / rules.MONTHS_PER_YEAR, self.efficiency, n_partners, col(P["coordination_cost"], 2))
+        effort = rules.agency_effort(
+            ag["budget"] / rules.MONTHS_PER_YEAR, self.efficiency, n_partners, col(P["coordination_cost"], 2)
+        )
         partner_frac = n_partners / max(A - 1, 1)
         benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
-        domain = rules.domain_effort(effort, self.remit_share, partner_share, partner_frac, self.cross_impact_structure, benefit)
+        domain = rules.domain_effort(
+            effort, self.remit_share, partner_share, partner_frac, self.cross_impact_structure, benefit
+        )
         effort_k = domain.sum(axis=1)
 
         # Alliances between networks, and between networks and agencies
@@ -346,11 +424,19 @@ class BatchModel:
         inputs = (
             process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
             + process.coproduction_inputs(
-                P, process.openness_by_domain(P, self.remit, self.openness), ctx["prio"],
-                agg["unaffiliated"], agg["members_k"], self.pop,
+                P,
+                process.openness_by_domain(P, self.remit, self.openness),
+                ctx["prio"],
+                agg["unaffiliated"],
+                agg["members_k"],
+                self.pop,
             )
             + process.network_action_inputs(
-                process.network_action(P, self.net_resources, mult, self.alive, self.net_hood, self.net_focus, M, K), self.pop, G
+                process.network_action(
+                    P, self.net_resources, mult, self.alive, self.net_hood, self.net_focus, M, K
+                ),
+                self.pop,
+                G,
             )
         )
         aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
@@ -375,8 +461,13 @@ class BatchModel:
         self._record()
         self._shock_now = np.zeros(B)
 
-    def _per_citizen(self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
-        """A per-citizen rule result that depends only on fixed attributes and ``params``: computed once per parameter values."""
+    def _per_citizen(
+        self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """A per-citizen rule result that depends only on fixed attributes and ``params``.
+
+        Computed once for each set of values of those parameters.
+        """
         key = tuple(self.P[p].tobytes() for p in params)
         cached = self._cache.get(name)
         if cached is None or cached[0] != key:
@@ -397,30 +488,48 @@ class BatchModel:
         starts, ends = indptr[changed], indptr[changed + 1]
         lengths = ends - starts
         rows = np.repeat(np.arange(changed.size), lengths)
-        pos = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths) + np.repeat(starts, lengths)
+        pos = (
+            np.arange(lengths.sum())
+            - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            + np.repeat(starts, lengths)
+        )
         sign = np.where(engaged_next.ravel()[changed], 1.0, -1.0)
         delta = np.bincount(indices[pos], weights=sign[rows], minlength=self.engaged.size)
         self.engaged_ties += delta.reshape(self.engaged_ties.shape)
 
-    def _aggregates(self, mult: np.ndarray | None = None, n_allies: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def _aggregates(
+        self, mult: np.ndarray | None = None, n_allies: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         S = self.dims.S
         if n_allies is None:
             n_allies = self.ally[:, :S, :].sum(axis=2)
         if mult is None:
             mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
         return process.citizen_aggregates(
-            self.cell, self.engaged, self.member, self.capacity, self.trust, mult,
-            self.net_focus, n_allies, self.pop, self.dims.K,
+            self.cell,
+            self.engaged,
+            self.member,
+            self.capacity,
+            self.trust,
+            mult,
+            self.net_focus,
+            n_allies,
+            self.pop,
+            self.dims.K,
         )
 
     def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
         P, S, A, B = self.P, self.dims.S, self.dims.A, self.B
         si, sj = np.triu_indices(S, 1)
         fa, fb = self.net_focus[:, si], self.net_focus[:, sj]
-        aff_nn = rules.network_affinity(fa, fb, self.cross_impact_structure, self.net_cohesion[:, si], self.net_cohesion[:, sj])
+        aff_nn = rules.network_affinity(
+            fa, fb, self.cross_impact_structure, self.net_cohesion[:, si], self.net_cohesion[:, sj]
+        )
         ok_nn = avail[:, si] & avail[:, sj]
         ns, na = np.divmod(np.arange(S * A), A)
-        remit_focus = np.take_along_axis(self.remit[:, na, :], self.net_focus[:, ns][..., None], axis=2)[..., 0]
+        remit_focus = np.take_along_axis(self.remit[:, na, :], self.net_focus[:, ns][..., None], axis=2)[
+            ..., 0
+        ]
         trust_s = np.take_along_axis(hood_trust, np.broadcast_to(self.net_hood[ns], (B, ns.size)), axis=1)
         aff_na = rules.agency_network_affinity(remit_focus, self.openness[:, na], trust_s)
         ok_na = avail[:, ns]
@@ -428,8 +537,12 @@ class BatchModel:
         cols = np.concatenate([sj, S + na])
         tied = self.ally[:, rows, cols]
         new = rules.next_alliance(
-            tied, np.concatenate([aff_nn, aff_na], axis=1), u, col(P["alliance_propensity"], 2),
-            col(P["alliance_decay"], 2), col(P["alliances_enabled"], 2) > 0,
+            tied,
+            np.concatenate([aff_nn, aff_na], axis=1),
+            u,
+            col(P["alliance_propensity"], 2),
+            col(P["alliance_decay"], 2),
+            col(P["alliances_enabled"], 2) > 0,
         ) & np.concatenate([ok_nn, ok_na], axis=1)
         ally = np.zeros_like(self.ally)
         ally[:, rows, cols] = new
@@ -459,10 +572,14 @@ def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
     return sp.csr_array((ones, indices_all, np.concatenate(indptr)), shape=(size, size))
 
 
-def run_batch(points: list[dict[str, Any]], seeds: list[np.random.SeedSequence], steps: int,
-              progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def run_batch(
+    points: list[dict[str, Any]],
+    seeds: list[np.random.SeedSequence],
+    steps: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
     """Run B runs for ``steps`` months and return their series (column ``run``)."""
     return BatchModel(points, seeds).run(steps, progress).frame()
 
 
-__all__ = ["BatchModel", "run_batch", "INTERVENTIONS", "dims_of"]
+__all__ = ["BatchModel", "run_batch", "INTERVENTIONS"]
