@@ -118,20 +118,10 @@ def run(
 
 def summary_table(name: str, ts, summaries, reps: int) -> Table:
     """Rich table of the headline metrics: start, end and mean (with a 90% interval for replicates)."""
+    from civsim.metrics import SUMMARY_SERIES
     from civsim.simulate import interval_table
 
-    main = [
-        "outcome_index",
-        "outcome_index_council",
-        "inclusion_gap",
-        "engagement",
-        "trust",
-        "networks",
-        "alliances",
-        "coordination_density",
-        "budget",
-        "gain_per_spend",
-    ]
+    main = list(SUMMARY_SERIES)
     table = Table(title=f"civsim {name}: {reps} run(s), {int(ts['step'].max())} months")
     table.add_column("metric")
     table.add_column("start", justify="right")

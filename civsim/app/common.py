@@ -179,6 +179,19 @@ def use_live(
 
 
 @solara.component
+def PlayButton(ls: LiveState, horizon: int, label: str = "Run"):
+    """Run/pause toggle of the Explore and Workshop pages; disabled once the run reaches ``horizon``."""
+    solara.Button(
+        "Pause" if ls.playing else label,
+        icon_name="mdi-pause" if ls.playing else "mdi-play",
+        color="primary",
+        on_click=lambda: ls.set_playing(not ls.playing),
+        disabled=ls.live is None or (not ls.playing and ls.live.month >= horizon),
+        classes=["civsim-run"],
+    )
+
+
+@solara.component
 def Stat(label: str, value: str, key_name: str):
     with solara.Div(classes=["civsim-stat", f"civsim-stat-{key_name}"]):
         solara.Text(label, classes=["civsim-stat-label"])

@@ -8,7 +8,7 @@ import solara
 
 from civsim import params as P
 from civsim.app import common
-from civsim.app.common import StatsBar, use_live
+from civsim.app.common import PlayButton, StatsBar, use_live
 from civsim.app.schema_ui import ParamControls
 from civsim.app.upload import ScenarioUpload
 from civsim.app.views import ChallengeDiagram, MapAndGraph, OutcomePlots
@@ -111,14 +111,7 @@ def ExploreRun(
         with solara.Row(
             gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}, classes=["civsim-controls"]
         ):
-            solara.Button(
-                "Pause" if ls.playing else "Run",
-                icon_name="mdi-pause" if ls.playing else "mdi-play",
-                color="primary",
-                on_click=lambda: ls.set_playing(not ls.playing),
-                disabled=ls.live is None or (not ls.playing and ls.live.month >= horizon),
-                classes=["civsim-run"],
-            )
+            PlayButton(ls, horizon, "Run")
             solara.Button(
                 "Step",
                 icon_name="mdi-step-forward",

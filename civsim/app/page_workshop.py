@@ -5,7 +5,7 @@ from __future__ import annotations
 import solara
 
 from civsim.app import common
-from civsim.app.common import StatsBar, use_live
+from civsim.app.common import PlayButton, StatsBar, use_live
 from civsim.app.live import INTERVENTION_LABELS
 from civsim.app.upload import ScenarioUpload
 from civsim.app.views import ChallengeDiagram, OutcomePlots, Story
@@ -130,14 +130,7 @@ def Workshop():
             with solara.Div(classes=["civsim-panel"], style={"padding": "14px"}):
                 solara.HTML(tag="h2", unsafe_innerHTML="2 · Run it, a month or a year at a time")
                 with solara.Row(gap="10px", style={"flex-wrap": "wrap"}):
-                    solara.Button(
-                        "Pause" if ls.playing else "Play",
-                        icon_name="mdi-pause" if ls.playing else "mdi-play",
-                        color="primary",
-                        on_click=lambda: ls.set_playing(not ls.playing),
-                        disabled=ls.live is None or (not ls.playing and ls.live.month >= horizon),
-                        classes=["civsim-run"],
-                    )
+                    PlayButton(ls, horizon, "Play")
                     solara.Button(
                         "+1 month",
                         on_click=lambda: ls.step(1),
