@@ -81,7 +81,8 @@ class Citizen(mesa.Agent):
         trust = float(rules.next_trust(self.trust, target, p["trust_rate"]))
 
         if net is not None:
-            member = self.member if (self.engaged and not net.dissolving) else -1
+            stays = rules.keeps_membership(np.True_, np.bool_(self.engaged), np.bool_(net.dissolving))
+            member = self.member if stays else -1
         elif self.engaged:
             options = ctx["available"][self.hood]
             pick = int(rules.join_choice(u_join, p["join_rate"] * float(p["networks_enabled"]), len(options)))

@@ -210,9 +210,7 @@ class CivicModel(mesa.Model):
             )
         for s in np.flatnonzero(parent >= 0):
             donor = self.slots[parent[s]]
-            gift = rules.SCALING_TRANSFER * donor.resources
-            self.slots[s].resources = gift
-            donor.resources -= gift
+            self.slots[s].resources, donor.resources = rules.scaling_gift(donor.resources)
         for s, net in enumerate(self.slots):
             if net is not None and net.dissolving:
                 for other in net.allies:

@@ -225,6 +225,11 @@ def next_trust(trust, target, rate):
 # Networks (strands 3 and 6)
 
 
+def keeps_membership(in_network, engaged, network_dissolving):
+    """A member stays in their network while engaged and while the network survives."""
+    return in_network & engaged & ~network_dissolving
+
+
 def join_choice(u, join_rate, n_available):
     """Which of ``n_available`` local networks a citizen joins, or -1.
 
@@ -262,6 +267,12 @@ def network_dissolves(alive, members, age, min_members):
 def network_wants_to_scale(alive, dissolving, members, cohesion, found_size, u, scaling_rate):
     """A large, cohesive network seeds a sister network elsewhere ('scaling across')."""
     return alive & ~dissolving & (members >= 2 * found_size) & (cohesion >= 0.5) & (u < scaling_rate)
+
+
+def scaling_gift(parent_resources):
+    """Resources a network gives the sister network it seeds; returns ``(gift, parent's remainder)``."""
+    gift = SCALING_TRANSFER * parent_resources
+    return gift, parent_resources - gift
 
 
 def claim_slots(alive, slot_hood, dissolving, founders, hood_focus, wants_scale, focus):

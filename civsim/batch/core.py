@@ -321,7 +321,7 @@ class BatchModel:
         bb, mm, jj = np.nonzero(avail_h)
         table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
         join_rate = P["join_rate"] * P["networks_enabled"]
-        stays = has & eng & ~np.pad(dissolving, ((0, 0), (1, 0))).ravel()[slot_ext]
+        stays = rules.keeps_membership(has, eng, np.pad(dissolving, ((0, 0), (1, 0))).ravel()[slot_ext])
         seekers = np.flatnonzero(~has & eng)
         hood_of = self.hood_index.ravel()[seekers]
         choice = rules.join_choice(
@@ -381,9 +381,7 @@ class BatchModel:
             age_next[b] = np.where(new, 0, age_next[b])
             res_next[b] = np.where(new, 0.0, res_next[b])
             for s in np.flatnonzero(parent >= 0):
-                gift = rules.SCALING_TRANSFER * res_next[b, parent[s]]
-                res_next[b, s] = gift
-                res_next[b, parent[s]] -= gift
+                res_next[b, s], res_next[b, parent[s]] = rules.scaling_gift(res_next[b, parent[s]])
         res_next = np.where(dissolving, 0.0, res_next)
         coh_next = np.where(dissolving, 0.0, coh_next)
         age_next = np.where(dissolving, 0, age_next)
