@@ -8,6 +8,7 @@ in one run.
 import pytest
 
 from civsim.batch import BatchModel
+from civsim.bench import warm_up
 from civsim.model import CivicModel
 from civsim.params import resolve
 from civsim.seeding import replicate_sequences
@@ -19,6 +20,7 @@ STEPS = 120
 def test_mesa_engine(benchmark, citizens):
     """Mesa engine, default scenario, 120 months."""
     p = resolve({"n_citizens": citizens})
+    warm_up("mesa")
     benchmark.extra_info["citizen_steps"] = citizens * STEPS
     benchmark.pedantic(lambda: CivicModel(p, seed=0).run(STEPS), rounds=1, iterations=1)
     benchmark.extra_info["citizen_steps_per_s"] = citizens * STEPS / benchmark.stats.stats.mean
@@ -28,5 +30,8 @@ def test_mesa_engine(benchmark, citizens):
 def test_batch_core(benchmark, citizens, batch):
     """Batch core, default scenario, 120 months for B runs."""
     p = resolve({"n_citizens": citizens})
-    benchmark.pedantic(lambda: BatchModel([p] * batch, replicate_sequences(0, batch)).run(STEPS), rounds=1, iterations=1)
+    warm_up("batch")
+    benchmark.pedantic(
+        lambda: BatchModel([p] * batch, replicate_sequences(0, batch)).run(STEPS), rounds=1, iterations=1
+    )
     benchmark.extra_info["citizen_steps_per_s"] = citizens * batch * STEPS / benchmark.stats.stats.mean

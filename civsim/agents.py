@@ -59,7 +59,7 @@ class Citizen(mesa.Agent):
         net = self.network()
         cohesion = net.cohesion if net is not None else 0.0
         count = sum(1 for t in self.ties if t.engaged)
-        frac = process.tie_share(np.float64(count), np.float64(len(self.ties)))
+        frac = rules.tie_share(np.float64(count), np.float64(len(self.ties)))
         push = rules.engagement_push(
             frac, self.capacity, self.trust, cohesion, p["contagion_weight"], p["trust_engagement_weight"]
         )
@@ -68,7 +68,7 @@ class Citizen(mesa.Agent):
         )
         burn = rules.burnout_probability(p["burnout_rate"], self.capacity, cohesion)
         contact = rules.contact_probability(p["outreach"], p["spontaneous_rate"], self.capacity)
-        engaged = bool(rules.next_engaged(self.engaged, push, thr, u_engage, burn, contact))
+        engaged = bool(rules.next_engaged(np.bool_(self.engaged), push, thr, u_engage, burn, contact))
 
         target = rules.trust_target(
             ctx["match"][0, self.hood, self.group],
@@ -266,7 +266,7 @@ class Council(mesa.Agent):
         m = self.model
         need = process.need_by_domain(m.outcomes, m.pop_share)
         if year > 0:
-            agg = m.aggregates()
+            agg = m.agg
             prio = process.cell_context(m.outcomes, self.state["weights"], m.P["priority_focus"])["prio"]
             voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
             alive, focus, _, _ = m.network_arrays()

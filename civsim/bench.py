@@ -29,6 +29,7 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
     allocation while building and stepping, divided by citizens x runs).
     """
     p = resolve({"n_citizens": citizens})
+    warm_up(engine)
     tracemalloc.start()
     if engine == "mesa":
         model: Any = CivicModel(p, seed=seed)
@@ -52,6 +53,16 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
         "citizen_steps_per_s": citizens * runs * steps / seconds,
         "bytes_per_citizen_run": peak / (citizens * runs),
     }
+
+
+def warm_up(engine: str) -> None:
+    """Step a tiny model once, so that compiling the kernels (first use in a
+    process, or after the rules change) is not counted as the model's time or memory."""
+    p = resolve({"n_citizens": 200})
+    if engine == "mesa":
+        CivicModel(p, seed=0).step()
+    else:
+        BatchModel([p], replicate_sequences(0, 1)).step()
 
 
 def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:

@@ -56,10 +56,9 @@ def step_metrics(
     outcomes: np.ndarray,
     pop: np.ndarray,
     weights: np.ndarray,
-    engaged: np.ndarray,
-    group: np.ndarray,
+    engaged_cell: np.ndarray,
+    members: np.ndarray,
     trust: np.ndarray,
-    member: np.ndarray,
     alive: np.ndarray,
     ally: np.ndarray,
     coord: np.ndarray,
@@ -74,13 +73,15 @@ def step_metrics(
 
     Parameters are the engines' state at the end of a step, with a leading
     batch axis: outcomes (B, M, G, K); pop (B, M, G) citizens per cell; weights
-    (B, K) council priorities; engaged, group, trust, member (B, N); alive
+    (B, K) council priorities; engaged_cell (B, M, G) engaged citizens per
+    cell and members (B, S) per network slot (from
+    :func:`civsim.process.citizen_aggregates`); trust (B, N); alive
     (B, S); ally (B, S+A, S+A); coord (B, A, A); budget, spend (cumulative
     council spend per citizen), shock (B,); index0 (B,) the index at step 0
     (None at step 0 itself); focus (B,) the runs' ``priority_focus``.
     """
     B, M, G, K = outcomes.shape
-    N = engaged.shape[1]
+    N = trust.shape[1]
     A = coord.shape[1]
     ctx = process.cell_context(outcomes, weights, focus)
     share = pop / pop.sum(axis=(1, 2), keepdims=True)
@@ -106,14 +107,13 @@ def step_metrics(
         by_group[:, 0],
     )
     out["inclusion_gap"] = by_group[:, 0] - marg
-    out["engagement"] = engaged.mean(axis=1)
-    engaged_at = np.flatnonzero(engaged.ravel())
-    eng = np.bincount((engaged_at // N) * G + group.ravel()[engaged_at], minlength=B * G).reshape(B, G)
+    eng = engaged_cell.sum(axis=1)
+    out["engagement"] = eng.sum(axis=1) / N
     for g, name in enumerate(names):
         out[f"engagement_{name}"] = np.where(gpop[:, g] > 0, eng[:, g] / np.maximum(gpop[:, g], 1), 0.0)
     out["trust"] = trust.mean(axis=1)
     out["networks"] = alive.sum(axis=1).astype(float)
-    out["network_members"] = (member >= 0).sum(axis=1).astype(float)
+    out["network_members"] = members.sum(axis=1)
     count, largest = process.alliance_summary(ally)
     out["alliances"] = count
     out["largest_alliance"] = largest

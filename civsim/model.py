@@ -99,7 +99,7 @@ class CivicModel(mesa.Model):
         self.spend = np.zeros(1)
         self.draws: dict[str, np.ndarray] = {}
         self.ctx: dict[str, Any] = {}
-        self.agg: dict[str, np.ndarray] = {}
+        self.agg: dict[str, np.ndarray] = {}  # sums over citizens for the state at t, taken by _collect
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(1)
         self.metrics: dict[str, float] = {}
@@ -165,7 +165,6 @@ class CivicModel(mesa.Model):
     def prepare_context(self) -> None:
         """Everything agents read about the state at t: cell context and sums over citizens."""
         ctx = process.cell_context(self.outcomes, self.council.state["weights"], self.P["priority_focus"])
-        self.agg = self.aggregates()
         ctx["trend"] = ctx["index"] - self.trend
         ctx["open_mean"] = np.mean([a.openness for a in self.agency_list])
         ctx["grants"] = process.network_grants(
@@ -385,14 +384,14 @@ class CivicModel(mesa.Model):
     def _collect(self) -> None:
         cs = self.citizen_list
         alive, _, _, _ = self.network_arrays()
+        self.agg = self.aggregates()
         m = metrics.step_metrics(
             outcomes=self.outcomes,
             pop=self.pop,
             weights=self.council.state["weights"],
-            engaged=np.array([[c.engaged for c in cs]]),
-            group=self.world.group[None],
+            engaged_cell=self.agg["engaged_cell"],
+            members=self.agg["members"],
             trust=np.array([[c.trust for c in cs]]),
-            member=np.array([[c.member for c in cs]]),
             alive=alive,
             ally=self.alliance_matrix(),
             coord=self.coordination_matrix(),

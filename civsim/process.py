@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from civsim import rules
+from civsim import kernels, rules
 from civsim.params import SCHEMA
 from civsim.world import SHOCK_KINDS
 
@@ -314,47 +314,50 @@ def citizen_aggregates(
 
     Inputs are (B, N) citizen arrays, ``cell`` from :func:`cell_index`, per
     network slot (B, S) the pooled multiplier, focus and number of allies, and
-    ``pop`` (B, M, G). Each sum is one ``np.bincount`` over the citizens it
-    concerns (members, or engaged citizens), taken in citizen order, so it is
-    the same for a batch of one or many.
+    ``pop`` (B, M, G). The sums are taken in one compiled pass
+    (:func:`civsim.kernels.citizen_sums`) in citizen order, so they are the
+    same for a batch of one or many.
+
+    Returns per slot (B, S) ``members``, ``member_capacity``, ``member_trust``;
+    per cell (B, M, G) ``engaged_cell``, ``engaged_members_cell``,
+    ``unaffiliated`` (capacity x trust of engaged citizens outside networks)
+    and ``members_k`` (B, M, G, K, members' pooled action by their network's
+    focus); per neighbourhood (B, M) ``covered_hood`` (members of allied
+    networks), ``unaffiliated_engaged_hood`` and ``hood_trust`` (mean trust).
     """
     B, N = engaged.shape
     _, M, G = pop.shape
     S = mult.shape[1]
     MG = M * G
-    cell_flat = cell.ravel()
-    members_at = np.flatnonzero(member.ravel() >= 0)
-    slot = (members_at // N) * S + member.ravel()[members_at]
-    out = {
-        "members": np.bincount(slot, minlength=B * S).reshape(B, S).astype(float),
-        "member_capacity": np.bincount(slot, weights=capacity.ravel()[members_at], minlength=B * S).reshape(
-            B, S
-        ),
-        "member_trust": np.bincount(slot, weights=trust.ravel()[members_at], minlength=B * S).reshape(B, S),
+    members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell = (
+        kernels.citizen_sums(
+            np.ascontiguousarray(cell).ravel(),
+            np.ascontiguousarray(engaged).ravel(),
+            np.ascontiguousarray(member).ravel(),
+            np.ascontiguousarray(capacity, dtype=float).ravel(),
+            np.ascontiguousarray(trust, dtype=float).ravel(),
+            np.ascontiguousarray(mult, dtype=float).ravel(),
+            np.ascontiguousarray(focus).ravel(),
+            np.ascontiguousarray(n_allies).ravel(),
+            N,
+            S,
+            MG,
+            K,
+        )
+    )
+    counts = counts.reshape(B, M, G, 2)
+    return {
+        "members": members.reshape(B, S),
+        "member_capacity": member_capacity.reshape(B, S),
+        "member_trust": member_trust.reshape(B, S),
+        "covered_hood": covered.reshape(B, M, G).sum(axis=2),
+        "engaged_members_cell": counts[..., 1],
+        "engaged_cell": counts[..., 0] + counts[..., 1],
+        "unaffiliated_engaged_hood": counts[..., 0].sum(axis=2),
+        "unaffiliated": unaffiliated.reshape(B, M, G, 2)[..., 0],
+        "members_k": members_k.reshape(B, M, G, K),
+        "hood_trust": trust_cell.reshape(B, M, G).sum(axis=2) / np.maximum(pop.sum(axis=2), 1),
     }
-    allied_members = members_at[n_allies.ravel()[slot] > 0]
-    covered = np.bincount(cell_flat[allied_members], minlength=B * MG).reshape(B, M, G)
-    out["covered_hood"] = covered.sum(axis=2).astype(float)
-
-    engaged_at = np.flatnonzero(engaged.ravel())
-    cell_e = cell_flat[engaged_at]
-    in_network = member.ravel()[engaged_at] >= 0
-    cell2 = cell_e * 2 + in_network
-    counts = np.bincount(cell2, minlength=B * MG * 2).reshape(B, M, G, 2).astype(float)
-    out["engaged_members_cell"] = counts[..., 1]
-    out["engaged_cell"] = counts[..., 0] + counts[..., 1]
-    out["unaffiliated_engaged_hood"] = counts[..., 0].sum(axis=2)
-    ct = capacity.ravel()[engaged_at] * trust.ravel()[engaged_at]
-    out["unaffiliated"] = np.bincount(cell2, weights=ct, minlength=B * MG * 2).reshape(B, M, G, 2)[..., 0]
-    em = engaged_at[in_network]
-    em_slot = (em // N) * S + member.ravel()[em]
-    w = ct[in_network] * mult.ravel()[em_slot]
-    out["members_k"] = np.bincount(
-        cell_flat[em] * K + focus.ravel()[em_slot], weights=w, minlength=B * MG * K
-    ).reshape(B, M, G, K)
-    trust_cell = np.bincount(cell_flat, weights=trust.ravel(), minlength=B * MG).reshape(B, M, G)
-    out["hood_trust"] = trust_cell.sum(axis=2) / np.maximum(pop.sum(axis=2), 1)
-    return out
 
 
 def aid_share(engaged_cell: np.ndarray, covered_hood: np.ndarray, pop: np.ndarray) -> np.ndarray:
@@ -388,11 +391,6 @@ def network_action(
 
 # --------------------------------------------------------------------------
 # Small shared quantities
-
-
-def tie_share(count: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    """Share of a citizen's ties who are engaged (0 without ties, whose count is 0)."""
-    return count / np.maximum(degree, 1.0)
 
 
 def member_trust_mean(member_trust: np.ndarray, members: np.ndarray) -> np.ndarray:

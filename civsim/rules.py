@@ -107,6 +107,11 @@ def draw_step(
 # Engagement (Granovetter 1978; Watts 2002)
 
 
+def tie_share(count, degree):
+    """Share of a citizen's ties who are engaged (0 without ties, whose count is 0)."""
+    return count / np.maximum(degree, 1.0)
+
+
 def engagement_push(frac_engaged_ties, capacity, trust, cohesion, contagion_weight, trust_weight):
     r"""Push toward engagement felt by a citizen.
 
@@ -152,11 +157,14 @@ def next_engaged(engaged, push, threshold, u, burnout_p, contact_p):
 
     An engaged citizen stays engaged unless ``u < burnout_p``. A disengaged one
     engages when ``push >= threshold`` (Watts 2002) or ``u < contact_p``. One
-    uniform ``u`` serves both cases since they are exclusive.
+    uniform ``u`` serves both cases since they are exclusive. ``engaged`` is
+    a numpy bool or bool array; the choice is written with ``&``, ``|`` and
+    ``~`` rather than ``np.where`` so that it also compiles to plain scalar
+    code in :mod:`civsim.kernels`.
     """
     stay = u >= burnout_p
     join = (push >= threshold) | (u < contact_p)
-    return np.where(engaged, stay, join)
+    return (engaged & stay) | (~engaged & join)
 
 
 # --------------------------------------------------------------------------

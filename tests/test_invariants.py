@@ -112,6 +112,10 @@ def check_batch_state(bm: BatchModel) -> None:
     assert not (bm.ally[:, :S, :] & dead[:, :, None]).any(), "a dead network has allies"
     assert np.array_equal(bm.coord, np.transpose(bm.coord, (0, 2, 1)))
     assert not np.any(np.diagonal(bm.coord, axis1=1, axis2=2))
+    # incrementally kept engaged-tie counts equal a full recount
+    recount = (bm.ties @ bm.engaged.ravel().astype(float)).reshape(bm.engaged.shape)
+    assert np.array_equal(bm.engaged_ties, recount), "engaged-tie counts drifted from the ties"
+    assert np.array_equal(bm._agg["members"], per_slot), "sums over citizens are stale"
 
 
 def check_frame(frame: pd.DataFrame, dims) -> None:

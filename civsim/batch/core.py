@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from civsim import metrics, process, rules, seeding
+from civsim import kernels, metrics, process, rules, seeding
 from civsim.params import SCHEMA
 from civsim.process import col
 from civsim.world import SHOCK_KINDS, build_world
@@ -156,14 +156,14 @@ class BatchModel:
         return np.bincount(idx, minlength=B * S).reshape(B, S)
 
     def _record(self) -> None:
+        self._agg = self._aggregates()
         m = metrics.step_metrics(
             outcomes=self.outcomes,
             pop=self.pop,
             weights=self.council["weights"],
-            engaged=self.engaged,
-            group=self.group,
+            engaged_cell=self._agg["engaged_cell"],
+            members=self._agg["members"],
             trust=self.trust,
-            member=self.member,
             alive=self.alive,
             ally=self.ally,
             coord=self.coord,
@@ -225,6 +225,7 @@ class BatchModel:
         elif name == "open_coproduction":
             self.openness[:] = v
         self.interventions.append((self.month, name, v))
+        self._agg = self._aggregates()
 
     # ------------------------------------------------------------------
     def step(self) -> None:
@@ -240,7 +241,7 @@ class BatchModel:
         if t % rules.MONTHS_PER_YEAR == 0:
             need_k = process.need_by_domain(self.outcomes, self.pop_share)
             if t > 0:
-                agg = self._aggregates()
+                agg = self._agg
                 prio = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])["prio"]
                 voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
                 allied = process.allied_by_domain(
@@ -258,24 +259,11 @@ class BatchModel:
         shock_now = np.maximum(occurred.astype(float), self._shock_now)
 
         ctx = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])
-        n_allies = self.ally[:, :S, :].sum(axis=2)
-        mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(P["alliance_synergy"], 2))
-        agg = self._aggregates(mult, n_allies)
+        agg = self._agg
+        mult = agg["mult"]
 
-        # Citizens: engagement, trust, membership
+        # Citizens: engagement, trust, membership (one compiled pass over the rules)
         eng = self.engaged
-        frac = process.tie_share(self.engaged_ties, self.degree)
-        has = self.member >= 0
-        slot_ext = np.arange(B)[:, None] * (S + 1) + self.member + 1
-        coh_i = np.pad(self.net_cohesion, ((0, 0), (1, 0))).ravel()[slot_ext]
-        push = rules.engagement_push(
-            frac,
-            self.capacity,
-            self.trust,
-            coh_i,
-            col(P["contagion_weight"], 2),
-            col(P["trust_engagement_weight"], 2),
-        )
         thr = self._per_citizen(
             "threshold",
             ("participation_barrier", "outreach"),
@@ -283,7 +271,6 @@ class BatchModel:
                 self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2)
             ),
         )
-        burn = rules.burnout_probability(col(P["burnout_rate"], 2), self.capacity, coh_i)
         contact = self._per_citizen(
             "contact",
             ("outreach", "spontaneous_rate"),
@@ -291,9 +278,6 @@ class BatchModel:
                 col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity
             ),
         )
-        engaged_next = rules.next_engaged(eng, push, thr, U["engage"], burn, contact)
-        del frac, coh_i, push, thr, burn, contact
-
         # the trust target depends on a citizen only through their cell and engagement
         open_mean = self.openness.mean(axis=1)
         target_cell = rules.trust_target(
@@ -304,13 +288,29 @@ class BatchModel:
             col(P["trust_cut_sensitivity"], 4),
             col(P["trust_coproduction_gain"], 4),
         )
-        target = target_cell.ravel()[self.cell * 2 + eng]
-        trust_next = rules.next_trust(self.trust, target, col(P["trust_rate"], 2))
-        del target
-
         members = agg["members"]
         dissolving = rules.network_dissolves(
             self.alive, members, self.net_age, col(P["network_min_members"], 2)
+        )
+        engaged_next, trust_next, member_next, seeking = kernels.citizen_decisions(
+            self.engaged_ties.ravel(),
+            self.degree.ravel(),
+            self.capacity.ravel(),
+            self.trust.ravel(),
+            eng.ravel(),
+            self.member.ravel(),
+            thr.ravel(),
+            contact.ravel(),
+            U["engage"].ravel(),
+            self.cell.ravel(),
+            np.pad(self.net_cohesion, ((0, 0), (1, 0))),
+            np.pad(dissolving, ((0, 0), (1, 0))),
+            target_cell.ravel(),
+            P["contagion_weight"],
+            P["trust_engagement_weight"],
+            P["burnout_rate"],
+            P["trust_rate"],
+            N,
         )
         avail = self.alive & ~dissolving
         per_hood = S // M if M else 0
@@ -321,19 +321,17 @@ class BatchModel:
         bb, mm, jj = np.nonzero(avail_h)
         table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
         join_rate = P["join_rate"] * P["networks_enabled"]
-        stays = rules.keeps_membership(has, eng, np.pad(dissolving, ((0, 0), (1, 0))).ravel()[slot_ext])
-        seekers = np.flatnonzero(~has & eng)
+        seekers = np.flatnonzero(seeking)
         hood_of = self.hood_index.ravel()[seekers]
         choice = rules.join_choice(
             U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of]
         )
-        joined_flat = np.full(B * N, -1, dtype=np.int32)
-        joined_flat[seekers] = np.where(
+        member_next[seekers] = np.where(
             choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1
         )
-        joined = joined_flat.reshape(B, N)
-        member_next = np.where(stays, self.member, joined)
-        del stays, joined, joined_flat, slot_ext
+        engaged_next = engaged_next.reshape(B, N)
+        trust_next = trust_next.reshape(B, N)
+        member_next = member_next.reshape(B, N)
 
         # Networks: resources, cohesion, dissolution, founding, scaling
         grant = process.network_grants(c["grant_pool"], N, members)
@@ -443,7 +441,9 @@ class BatchModel:
         )
 
         # Apply
-        self._update_engaged_ties(engaged_next)
+        kernels.update_tie_counts(
+            self.ties.indptr, self.ties.indices, eng.ravel(), engaged_next.ravel(), self.engaged_ties.ravel()
+        )
         self.engaged = engaged_next
         self.trust = trust_next
         self.member = member_next
@@ -473,37 +473,16 @@ class BatchModel:
             self._cache[name] = cached
         return cached[1]
 
-    def _update_engaged_ties(self, engaged_next: np.ndarray) -> None:
-        """Update each citizen's count of engaged ties from the citizens who changed.
+    def _aggregates(self) -> dict[str, np.ndarray]:
+        """Sums over citizens for the current state, and the networks' pooled multiplier ``mult``.
 
-        Ties are symmetric, so the rows of the changed citizens list whose
-        counts move; the counts stay exact integers, equal to a full sparse product.
+        Taken when a state is recorded (metrics need them too) and used by the
+        next step, which decides on that same state; an intervention retakes them.
         """
-        changed = np.flatnonzero(engaged_next.ravel() != self.engaged.ravel())
-        if changed.size == 0:
-            return
-        indptr, indices = self.ties.indptr, self.ties.indices
-        starts, ends = indptr[changed], indptr[changed + 1]
-        lengths = ends - starts
-        rows = np.repeat(np.arange(changed.size), lengths)
-        pos = (
-            np.arange(lengths.sum())
-            - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            + np.repeat(starts, lengths)
-        )
-        sign = np.where(engaged_next.ravel()[changed], 1.0, -1.0)
-        delta = np.bincount(indices[pos], weights=sign[rows], minlength=self.engaged.size)
-        self.engaged_ties += delta.reshape(self.engaged_ties.shape)
-
-    def _aggregates(
-        self, mult: np.ndarray | None = None, n_allies: np.ndarray | None = None
-    ) -> dict[str, np.ndarray]:
         S = self.dims.S
-        if n_allies is None:
-            n_allies = self.ally[:, :S, :].sum(axis=2)
-        if mult is None:
-            mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
-        return process.citizen_aggregates(
+        n_allies = self.ally[:, :S, :].sum(axis=2)
+        mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
+        agg = process.citizen_aggregates(
             self.cell,
             self.engaged,
             self.member,
@@ -515,6 +494,8 @@ class BatchModel:
             self.pop,
             self.dims.K,
         )
+        agg["mult"] = mult
+        return agg
 
     def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
         P, S, A, B = self.P, self.dims.S, self.dims.A, self.B

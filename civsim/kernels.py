@@ -1,0 +1,166 @@
+"""Compiled loops over citizens (numba), shared by both engines.
+
+At a million citizens the model's per-citizen work is a few arithmetic
+operations each; done as separate numpy passes it is bound by memory traffic
+(about forty passes a step). These loops do it in one pass per phase. They
+hold no model logic of their own: the per-citizen rules are the functions of
+:mod:`civsim.rules`, compiled as they are with
+``numba.njit``, and each sum is accumulated in citizen order, exactly as
+``np.bincount`` does, so results are bit-identical to the numpy expressions.
+
+Arrays are flattened over runs: citizen ``i`` of run ``b`` is ``b N + i``, and
+per-slot arrays are indexed ``b S + s``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from civsim import rules
+
+
+def _cache_dir() -> str:
+    """Where compiled kernels are cached: one directory per version of the rules and loops.
+
+    Numba's own cache notices a change to this file only, not to the rules it
+    compiles from :mod:`civsim.rules`; keying the directory on both sources
+    means an edited rule is always recompiled.
+    """
+    digest = hashlib.sha256()
+    for path in (Path(rules.__file__), Path(__file__)):
+        digest.update(path.read_bytes())
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "civsim" / "numba"
+    return str(root / digest.hexdigest()[:16])
+
+
+_saved_cache_dir = numba.config.CACHE_DIR
+numba.config.CACHE_DIR = _cache_dir()
+_jit = numba.njit(cache=True, nogil=True)
+
+tie_share = _jit(rules.tie_share)
+engagement_push = _jit(rules.engagement_push)
+burnout_probability = _jit(rules.burnout_probability)
+next_engaged = _jit(rules.next_engaged)
+next_trust = _jit(rules.next_trust)
+keeps_membership = _jit(rules.keeps_membership)
+
+
+@_jit
+def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, N, S, MG, K):
+    """Every sum over citizens the processes need, in one pass (see process.citizen_aggregates).
+
+    Inputs are flat: ``cell``, ``engaged``, ``member``, ``capacity``, ``trust``
+    over B N citizens; ``mult``, ``focus``, ``n_allies`` over B S slots.
+    Returns per slot: members, their capacity and trust; per cell: allied
+    members, engaged citizens outside / inside networks (``2 c + in``), the
+    capacity x trust of the engaged outside networks, everyone's trust; per
+    cell and domain: members' pooled action (capacity x trust x multiplier).
+    """
+    BN = engaged.shape[0]
+    B = BN // N
+    members = np.zeros(B * S)
+    member_capacity = np.zeros(B * S)
+    member_trust = np.zeros(B * S)
+    covered = np.zeros(B * MG)
+    counts = np.zeros(B * MG * 2)
+    unaffiliated = np.zeros(B * MG * 2)
+    members_k = np.zeros(B * MG * K)
+    trust_cell = np.zeros(B * MG)
+    for i in range(BN):
+        c = cell[i]
+        tau = trust[i]
+        trust_cell[c] += tau
+        m = member[i]
+        slot = (i // N) * S + m
+        if m >= 0:
+            members[slot] += 1.0
+            member_capacity[slot] += capacity[i]
+            member_trust[slot] += tau
+            if n_allies[slot] > 0:
+                covered[c] += 1.0
+        if engaged[i]:
+            ct = capacity[i] * tau
+            if m >= 0:
+                counts[2 * c + 1] += 1.0
+                members_k[c * K + focus[slot]] += ct * mult[slot]
+            else:
+                counts[2 * c] += 1.0
+                unaffiliated[2 * c] += ct
+    return members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell
+
+
+@_jit
+def citizen_decisions(
+    engaged_ties,
+    degree,
+    capacity,
+    trust,
+    engaged,
+    member,
+    threshold,
+    contact,
+    u_engage,
+    cell,
+    cohesion_ext,
+    dissolving_ext,
+    target_cell,
+    contagion_weight,
+    trust_weight,
+    burnout_rate,
+    trust_rate,
+    N,
+):
+    """Engagement, trust and membership at t+1 for every citizen, from the state at t.
+
+    ``cohesion_ext`` and ``dissolving_ext`` are per run (B, S + 1) with a
+    leading 0 / False for "no network", so ``member + 1`` indexes them;
+    ``target_cell`` is the trust target per (cell, engaged), flat. The four
+    weights are per run (B,). Returns engaged', trust', and member' where a
+    citizen keeps their network (else -1: joining is decided after, for the
+    engaged citizens outside a network, ``seeking``).
+    """
+    BN = engaged.shape[0]
+    engaged_next = np.empty(BN, dtype=np.bool_)
+    trust_next = np.empty(BN)
+    member_next = np.empty(BN, dtype=np.int32)
+    seeking = np.empty(BN, dtype=np.bool_)
+    for i in range(BN):
+        b = i // N
+        m = member[i]
+        eng = engaged[i]
+        has = m >= 0
+        coh = cohesion_ext[b, m + 1]
+        frac = tie_share(engaged_ties[i], degree[i])
+        push = engagement_push(frac, capacity[i], trust[i], coh, contagion_weight[b], trust_weight[b])
+        burn = burnout_probability(burnout_rate[b], capacity[i], coh)
+        engaged_next[i] = next_engaged(eng, push, threshold[i], u_engage[i], burn, contact[i])
+        target = target_cell[cell[i] * 2 + eng]
+        trust_next[i] = next_trust(trust[i], target, trust_rate[b])
+        stays = keeps_membership(has, eng, dissolving_ext[b, m + 1])
+        member_next[i] = m if stays else -1
+        seeking[i] = eng and not has
+    return engaged_next, trust_next, member_next, seeking
+
+
+@_jit
+def update_tie_counts(indptr, indices, engaged, engaged_next, counts):
+    """Add +1 / -1 to the engaged-tie count of every tie of a citizen who changed state.
+
+    Ties are symmetric, so this equals recounting every citizen's engaged
+    ties; the counts stay exact integers.
+    """
+    for i in range(engaged.shape[0]):
+        if engaged_next[i] != engaged[i]:
+            sign = 1.0 if engaged_next[i] else -1.0
+            for p in range(indptr[i], indptr[i + 1]):
+                counts[indices[p]] += sign
+
+
+numba.config.CACHE_DIR = _saved_cache_dir
+
+__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts"]
