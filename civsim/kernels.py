@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import numba
@@ -35,7 +36,12 @@ def _cache_dir() -> str:
     for path in (Path(rules.__file__), Path(__file__)):
         digest.update(path.read_bytes())
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "civsim" / "numba"
-    return str(root / digest.hexdigest()[:16])
+    path = root / digest.hexdigest()[:16]
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        path = Path(tempfile.gettempdir()) / f"civsim-numba-{os.getuid()}" / digest.hexdigest()[:16]
+    return str(path)
 
 
 _saved_cache_dir = numba.config.CACHE_DIR
@@ -48,6 +54,7 @@ burnout_probability = _jit(rules.burnout_probability)
 next_engaged = _jit(rules.next_engaged)
 next_trust = _jit(rules.next_trust)
 keeps_membership = _jit(rules.keeps_membership)
+claim_slots = _jit(rules.claim_slots)
 
 
 @_jit
@@ -161,6 +168,19 @@ def update_tie_counts(indptr, indices, engaged, engaged_next, counts):
                 counts[indices[p]] += sign
 
 
+@_jit
+def claim_slots_per_run(alive, slot_hood, dissolving, founders, hood_focus, wants_scale, focus):
+    """:func:`civsim.rules.claim_slots` for each of B runs (rows of the (B, S) and (B, M) inputs)."""
+    B, S = alive.shape
+    new_focus = np.empty((B, S), dtype=np.int64)
+    parent = np.empty((B, S), dtype=np.int64)
+    for b in range(B):
+        new_focus[b], parent[b] = claim_slots(
+            alive[b], slot_hood, dissolving[b], founders[b], hood_focus[b], wants_scale[b], focus[b]
+        )
+    return new_focus, parent
+
+
 numba.config.CACHE_DIR = _saved_cache_dir
 
-__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts"]
+__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts", "claim_slots_per_run"]

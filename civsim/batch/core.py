@@ -303,8 +303,8 @@ class BatchModel:
             contact.ravel(),
             U["engage"].ravel(),
             self.cell.ravel(),
-            np.pad(self.net_cohesion, ((0, 0), (1, 0))),
-            np.pad(dissolving, ((0, 0), (1, 0))),
+            _with_no_network(self.net_cohesion),
+            _with_no_network(dissolving),
             target_cell.ravel(),
             P["contagion_weight"],
             P["trust_engagement_weight"],
@@ -361,25 +361,17 @@ class BatchModel:
         )
         focus_h = process.hood_focus(self.outcomes, self.pop)
         alive_next = avail.copy()
-        focus_next = self.net_focus.copy()
-        for b in range(B):
-            new_focus, parent = rules.claim_slots(
-                self.alive[b],
-                self.net_hood,
-                dissolving[b],
-                founders[b],
-                focus_h[b],
-                wants[b],
-                self.net_focus[b],
-            )
-            new = new_focus >= 0
-            alive_next[b] |= new
-            focus_next[b] = np.where(new, new_focus, focus_next[b])
-            coh_next[b] = np.where(new, rules.NEW_NETWORK_COHESION, coh_next[b])
-            age_next[b] = np.where(new, 0, age_next[b])
-            res_next[b] = np.where(new, 0.0, res_next[b])
-            for s in np.flatnonzero(parent >= 0):
-                res_next[b, s], res_next[b, parent[s]] = rules.scaling_gift(res_next[b, parent[s]])
+        new_focus, parent = kernels.claim_slots_per_run(
+            self.alive, self.net_hood, dissolving, founders, focus_h, wants, self.net_focus
+        )
+        new = new_focus >= 0
+        alive_next |= new
+        focus_next = np.where(new, new_focus, self.net_focus)
+        coh_next = np.where(new, rules.NEW_NETWORK_COHESION, coh_next)
+        age_next = np.where(new, 0, age_next)
+        res_next = np.where(new, 0.0, res_next)
+        for b, s in zip(*np.nonzero(parent >= 0), strict=True):
+            res_next[b, s], res_next[b, parent[b, s]] = rules.scaling_gift(res_next[b, parent[b, s]])
         res_next = np.where(dissolving, 0.0, res_next)
         coh_next = np.where(dissolving, 0.0, coh_next)
         age_next = np.where(dissolving, 0, age_next)
@@ -527,6 +519,11 @@ class BatchModel:
         ally[:, rows, cols] = new
         ally[:, cols, rows] = new
         return ally
+
+
+def _with_no_network(per_slot: np.ndarray) -> np.ndarray:
+    """(B, S) per-slot values with a leading zero column, indexed by ``member + 1`` (-1: no network)."""
+    return np.concatenate([np.zeros_like(per_slot[:, :1]), per_slot], axis=1)
 
 
 def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
