@@ -154,24 +154,41 @@ def social_ties(
     pos = rng.random(n_edges)
     sizes = np.bincount(hood, minlength=int(hood.max()) + 1)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    window = max(1, int(round(mean_degree / 2)))
+    itype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    partner = np.empty(n_edges, dtype=itype)
+    chunk = max(512, -(-n_edges // 64))  # in chunks, so that temporaries stay small
+    for lo in range(0, n_edges, chunk):
+        part = slice(lo, lo + chunk)
+        partner[part] = _partners(
+            ends[part], kind[part], pos[part], hood, starts, sizes, window, bridge_share, clustering
+        )
+    del kind, pos
+    keep = partner != ends
+    i, j = ends[keep].astype(itype), partner[keep]
+    del ends, partner, keep
+    half = sp.coo_matrix((np.ones(i.size, dtype=np.float32), (i, j)), shape=(n, n))
+    del i, j
+    half = half.tocsr()
+    adj = half + half.T
+    del half
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    return adj
+
+
+def _partners(ends, kind, pos, hood, starts, sizes, window, bridge_share, clustering):
+    """Partner of each tie end (see :func:`social_ties`), elementwise."""
     h = hood[ends]
     start, size = starts[h], sizes[h]
-    window = max(1, int(round(mean_degree / 2)))
     offset = 1 + np.floor(pos * 2 * window).astype(np.int64)
     offset = np.where(offset > window, window - offset, offset)  # +-1..window
     near = start + (ends - start + offset) % np.maximum(size, 1)
     local = start + np.floor(pos * size).astype(np.int64)
-    anyone = np.floor(pos * n).astype(np.int64)
+    anyone = np.floor(pos * hood.shape[0]).astype(np.int64)
     is_bridge = kind < bridge_share
     is_near = ~is_bridge & (kind < bridge_share + (1 - bridge_share) * clustering)
-    partner = np.where(is_bridge, anyone, np.where(is_near, near, local))
-    keep = partner != ends
-    i, j = ends[keep], partner[keep]
-    adj = sp.coo_matrix((np.ones(i.size, dtype=np.float32), (i, j)), shape=(n, n)).tocsr()
-    adj = adj + adj.T
-    adj.data[:] = 1.0
-    adj.sort_indices()
-    return adj.astype(np.float32)
+    return np.where(is_bridge, anyone, np.where(is_near, near, local))
 
 
 def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
@@ -196,6 +213,7 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     capacity = np.clip(cap_mean + params["capacity_sd"] * rng.standard_normal(N), 0.05, 1.0)
     threshold = np.clip(params["threshold_mean"] + params["threshold_sd"] * rng.standard_normal(N), 0.0, 1.0)
     trust = np.clip(params["trust_initial"] + 0.1 * rng.standard_normal(N), 0.0, 1.0)
+    del u_group, cap_mean
     barrier = params["participation_barrier"] * (1.0 - params["outreach"])
     engaged = rng.random(N) < params["initial_engagement"] * (1.0 - barrier * marg)
     n_seed = min(params["seed_engaged"], N)

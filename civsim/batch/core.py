@@ -55,15 +55,24 @@ class BatchModel:
         self.points = points
         self.seeds = seeds
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
+        self.B = B = len(points)
         worlds, tie_parts = [], []
-        for pt, rng in zip(points, self.rngs, strict=True):
+        per_citizen = ("group", "capacity", "threshold", "trust", "engaged", "member")
+        for b, (pt, rng) in enumerate(zip(points, self.rngs, strict=True)):
             w = build_world(pt, rng)
-            tie_parts.append((w.ties.indptr, w.ties.indices.astype(np.int32)))
+            tie_parts.append((w.ties.indptr, w.ties.indices.astype(np.int32, copy=False)))
             w.ties = None  # only the pattern is kept, stacked below
+            if b == 0:
+                N = w.dims.N
+                for name in per_citizen:
+                    dtype = np.int32 if name == "member" else getattr(w, name).dtype
+                    setattr(self, name, np.empty((B, N), dtype=dtype))
+            for name in per_citizen:  # copied into the batch as each world is built
+                getattr(self, name)[b] = getattr(w, name)
+                setattr(w, name, None)
             worlds.append(w)
         w0 = worlds[0]
         self.dims = w0.dims
-        self.B = B = len(points)
         self.domains = w0.domains
         self.cross_impact_structure = w0.cross_impact
         self.shock_masks = w0.shock_masks
@@ -74,19 +83,17 @@ class BatchModel:
         def stack(name):
             return np.stack([getattr(w, name) for w in worlds])
 
-        self.group = stack("group")
-        self.capacity = stack("capacity")
-        self.threshold = stack("threshold")
-        self.trust = stack("trust")
-        self.engaged = stack("engaged")
-        self.member = stack("member").astype(np.int32)
         self.ties = _stack_ties(tie_parts)
         del tie_parts
         self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
-        self.engaged_ties = np.add.reduceat(
-            np.append(self.engaged.ravel()[self.ties.indices], False).astype(float), self.ties.indptr[:-1]
-        ) * (self.degree.ravel() > 0)
-        self.engaged_ties = self.engaged_ties.reshape(B, -1)
+        self.engaged_ties = np.zeros((B, N))  # engaged ties per citizen: everyone engaged counts once
+        kernels.update_tie_counts(
+            self.ties.indptr,
+            self.ties.indices,
+            np.zeros(B * N, dtype=bool),
+            self.engaged.ravel(),
+            self.engaged_ties.ravel(),
+        )
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
         self.base = stack("base")
