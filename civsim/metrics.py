@@ -84,11 +84,15 @@ def step_metrics(
     N = trust.shape[1]
     A = coord.shape[1]
     ctx = process.cell_context(outcomes, weights, focus)
-    share = pop / pop.sum(axis=(1, 2), keepdims=True)
+    # Means are weighted sums divided by the sum of the weights (the population,
+    # a whole number, summed exactly), so a mean of values in [0, 1] stays in [0, 1].
+    total = pop.sum(axis=(1, 2))
     out: dict[str, np.ndarray] = {}
-    out["outcome_index"] = np.einsum("bmg,bmg->b", ctx["index"], share)
-    by_domain = np.einsum("bmgk,bmg->bk", outcomes, share)
-    out["outcome_index_council"] = np.einsum("bk,bk->b", weights, by_domain)
+    out["outcome_index"] = np.einsum("bmg,bmg->b", ctx["index"], pop) / total
+    by_domain = np.einsum("bmgk,bmg->bk", outcomes, pop) / total[:, None]
+    out["outcome_index_council"] = np.einsum("bk,bk->b", weights, by_domain) / np.einsum(
+        "bk,bk->b", weights, np.ones_like(by_domain)
+    )
     for k, d in enumerate(domains):
         out[f"outcome_{d}"] = by_domain[:, k]
     gpop = pop.sum(axis=1)
