@@ -1,12 +1,15 @@
-"""Compiled loops over citizens (numba), shared by both engines.
+"""Compiled loops over citizens (numba).
 
-At a million citizens the model's per-citizen work is a few arithmetic
-operations each; done as separate numpy passes it is bound by memory traffic
-(about forty passes a step). These loops do it in one pass per phase. They
-hold no model logic of their own: the per-citizen rules are the functions of
-:mod:`civsim.rules`, compiled as they are with
-``numba.njit``, and each sum is accumulated in citizen order, exactly as
-``np.bincount`` does, so results are bit-identical to the numpy expressions.
+The sums over citizens that both engines take (through
+:func:`civsim.process.citizen_aggregates`), and the batch core's per-citizen
+decisions, engaged-tie bookkeeping and network founding. At a million
+citizens the per-citizen work is a few arithmetic operations each; done as
+separate numpy passes it is bound by memory traffic (about forty passes a
+step). These loops do it in one pass per phase. They hold no model logic of
+their own: the rules are the functions of :mod:`civsim.rules`, compiled as
+they are with ``numba.njit`` (same operations, same order, no fast-math), and
+each sum is accumulated in citizen order, exactly as ``np.bincount`` does, so
+results are bit-identical to the numpy expressions (``tests/test_kernels.py``).
 
 Arrays are flattened over runs: citizen ``i`` of run ``b`` is ``b N + i``, and
 per-slot arrays are indexed ``b S + s``.
