@@ -210,3 +210,39 @@ def test_mesa_invariants_and_docking(params, seed):
     assert list(mesa.columns) == list(batch.columns)
     diff = (mesa - batch).abs().max()
     assert (diff <= 1e-9).all(), f"engines disagree: {diff[diff > 1e-9].to_dict()}"
+
+
+# ----------------------------------------------------------------------------
+# Metrics: means of values in [0, 1] stay in [0, 1] under rounding
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    pop=st.lists(st.integers(0, 5000), min_size=12, max_size=12).filter(lambda p: sum(p) > 0),
+    weights=st.lists(st.floats(0.01, 1.0), min_size=8, max_size=8),
+)
+def test_outcome_means_of_full_outcomes_are_exactly_one(pop, weights):
+    """Hypothesis found a run whose population-weighted outcome_jobs was 1 + 2e-16."""
+    from civsim import metrics
+
+    M, G, K = 6, 2, 8
+    w = np.array([weights]) / np.sum(weights)
+    out = metrics.step_metrics(
+        outcomes=np.ones((1, M, G, K)),
+        pop=np.array(pop, dtype=float).reshape(1, M, G),
+        weights=w,
+        engaged_cell=np.zeros((1, M, G)),
+        members=np.zeros((1, 3)),
+        trust=np.full((1, 10), 0.5),
+        alive=np.zeros((1, 3), dtype=bool),
+        ally=np.zeros((1, 5, 5), dtype=bool),
+        coord=np.zeros((1, 2, 2), dtype=bool),
+        budget=np.ones(1),
+        spend=np.zeros(1),
+        index0=None,
+        shock=np.zeros(1),
+        domains=tuple(f"d{k}" for k in range(K)),
+        focus=np.ones(1, dtype=np.int64),
+    )
+    for name in ["outcome_index", "outcome_index_council"] + [f"outcome_d{k}" for k in range(K)]:
+        assert out[name][0] == 1.0, (name, out[name][0])
