@@ -330,3 +330,20 @@ def test_no_nan_in_strict_json_outputs(baseline_run):
     for name in ("summary.json", "manifest.json"):
         json.loads((out / name).read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert math.isfinite(json.loads((out / "summary.json").read_text())["replicates"][0]["final_trust"])
+
+
+def test_bench_quick_json_records():
+    """`civsim bench --quick --json`: a Mesa record per N, a batch record per N x B, ratios of one run."""
+    r = civsim("bench", "--quick", "--json", timeout=120)
+    assert r.returncode == 0, r.stderr
+    records = json.loads(r.stdout)
+    keys = {"engine", "citizens", "batch", "citizen_steps_per_s", "bytes_per_citizen_run", "ratio_vs_mesa"}
+    assert all(keys <= set(rec) for rec in records)
+    mesa = {rec["citizens"]: rec for rec in records if rec["engine"] == "mesa"}
+    batch = [rec for rec in records if rec["engine"] == "batch"]
+    assert set(mesa) == {2_000, 10_000} and all(m["batch"] == 1 for m in mesa.values())
+    assert {(rec["citizens"], rec["batch"]) for rec in batch} == {(n, b) for n in mesa for b in (1, 8)}
+    for rec in batch:
+        assert rec["citizen_steps_per_s"] > 0 and rec["bytes_per_citizen_run"] > 0
+        expected = rec["citizen_steps_per_s"] / mesa[rec["citizens"]]["citizen_steps_per_s"]
+        assert math.isclose(rec["ratio_vs_mesa"], expected, rel_tol=1e-9)
