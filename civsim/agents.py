@@ -34,9 +34,11 @@ class Citizen(mesa.Agent):
         trust: float,
         engaged: bool,
         member: int,
+        vtype: int,
     ) -> None:
         super().__init__(model)
         self.index = index
+        self.vtype = vtype
         self.hood = hood
         self.group = group
         self.capacity = capacity
@@ -66,7 +68,9 @@ class Citizen(mesa.Agent):
         thr = rules.effective_threshold(
             self.threshold, self.group > 0, p["participation_barrier"], p["outreach"]
         )
-        burn = rules.burnout_probability(p["burnout_rate"], self.capacity, cohesion)
+        burn = rules.burnout_probability(
+            p["burnout_rate"] + ctx["strain"][0, self.hood], self.capacity, cohesion
+        )
         contact = rules.contact_probability(p["outreach"], p["spontaneous_rate"], self.capacity)
         engaged = bool(rules.next_engaged(np.bool_(self.engaged), push, thr, u_engage, burn, contact))
 
@@ -74,9 +78,7 @@ class Citizen(mesa.Agent):
             ctx["match"][0, self.hood, self.group],
             ctx["trend"][0, self.hood, self.group],
             m.council.state["budget_change"][0],
-            self.engaged * ctx["open_mean"],
             p["trust_cut_sensitivity"],
-            p["trust_coproduction_gain"],
         )
         trust = float(rules.next_trust(self.trust, target, p["trust_rate"]))
 
@@ -183,14 +185,11 @@ class Agency(mesa.Agent):
         self.allies: set[Network] = set()
         self._next_partners: set[Agency] = set()
 
-    def pressure(self) -> float:
-        """Budget pressure (process.budget_pressure)."""
-        return float(process.budget_pressure(np.float64(self.budget), np.float64(self.budget0)))
-
     def decide_ties(self) -> None:
         """Keep, drop or form coordination ties with every agency of higher index."""
         m, p = self.model, self.model.p
         A = len(m.agency_list)
+        over, room = m.ctx["coord_over"][0], m.ctx["coord_room"][0]
         for other in m.agency_list[self.index + 1 :]:
             pair = m.pair_index(self.index, other.index, A)
             tied = other in self.partners
@@ -200,9 +199,9 @@ class Agency(mesa.Agent):
                 m.draws["coordination"][pair],
                 p["coordination_propensity"],
                 p["convening_funds"],
-                max(self.pressure(), other.pressure()),
+                max(over[self.index], over[other.index]),
+                room[self.index] * room[other.index],
                 p["coordination_decay"],
-                p["coordination_cut_sensitivity"],
                 bool(p["coordination_enabled"]),
             )
             if keep:
@@ -214,7 +213,12 @@ class Agency(mesa.Agent):
         p = self.model.p
         n = float(len(self.partners))
         effort = rules.agency_effort(
-            self.budget / rules.MONTHS_PER_YEAR, self.efficiency, n, p["coordination_cost"]
+            self.budget / rules.MONTHS_PER_YEAR,
+            self.budget0 / rules.MONTHS_PER_YEAR,
+            self.efficiency,
+            n,
+            p["coordination_cost"],
+            self.openness,
         )
         partner = sum(
             (a.remit_share for a in sorted(self.partners, key=lambda a: a.index)),
@@ -251,7 +255,7 @@ class Council(mesa.Agent):
             "budget_change": np.zeros(1),
             "weights": np.full((1, K), 1.0 / K),
             "own": np.full((1, K), 1.0 / K),
-            "service0": budget0 * (1.0 - P["convening_funds"] - P["network_grants"]),
+            "service0": budget0 * process.service_share(P),
             "convening": np.zeros(1),
             "grant_pool": np.zeros(1),
         }
@@ -261,24 +265,23 @@ class Council(mesa.Agent):
         """The valued-outcomes framework: priority weights over domains."""
         return self.state["weights"][0]
 
-    def yearly_cycle(self, year: int) -> None:
-        """Revise priorities (after year 0), then set the budget and commission agencies."""
+    def yearly_cycle(self, year: int, first: bool) -> None:
+        """Revise priorities (after the first cycle), then set the budget and commission agencies."""
         m = self.model
         need = process.need_by_domain(m.outcomes, m.pop_share)
-        if year > 0:
+        if not first:
             agg = m.agg
-            prio = process.cell_context(m.outcomes, self.state["weights"], m.P["priority_focus"])["prio"]
-            voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
+            voice = process.voice_by_domain(m.voice_cell)
             alive, focus, _, _ = m.network_arrays()
             allied = process.allied_by_domain(
                 m.P, m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K
             )
             process.revise_agenda(m.P, self.state, need, voice, allied)
         ag = m.agency_arrays()
-        process.yearly_budget(m.P, year, self.state, ag, need)
+        process.yearly_budget(m.P, year, first, self.state, ag, need)
         for a in m.agency_list:
             a.budget = float(ag["budget"][0, a.index])
-            if year == 0:
+            if first:
                 a.budget0 = float(ag["budget0"][0, a.index])
                 a.own_income = float(ag["own_income"][0, a.index])
 

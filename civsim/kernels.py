@@ -61,7 +61,7 @@ claim_slots = _jit(rules.claim_slots)
 
 
 @_jit
-def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, N, S, MG, K):
+def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, vtype, N, S, MG, K):
     """Every sum over citizens the processes need, in one pass (see process.citizen_aggregates).
 
     Inputs are flat: ``cell``, ``engaged``, ``member``, ``capacity``, ``trust``
@@ -69,7 +69,8 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, 
     Returns per slot: members, their capacity and trust; per cell: allied
     members, engaged citizens outside / inside networks (``2 c + in``), the
     capacity x trust of the engaged outside networks, everyone's trust; per
-    cell and domain: members' pooled action (capacity x trust x multiplier).
+    cell and domain: members' pooled action (capacity x trust x multiplier),
+    and the engaged by the domain they champion (``vtype``), members twice.
     """
     BN = engaged.shape[0]
     B = BN // N
@@ -81,6 +82,7 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, 
     unaffiliated = np.zeros(B * MG * 2)
     members_k = np.zeros(B * MG * K)
     trust_cell = np.zeros(B * MG)
+    voice = np.zeros(B * MG * K)
     for i in range(BN):
         c = cell[i]
         tau = trust[i]
@@ -98,10 +100,12 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, 
             if m >= 0:
                 counts[2 * c + 1] += 1.0
                 members_k[c * K + focus[slot]] += ct * mult[slot]
+                voice[c * K + vtype[i]] += 2.0
             else:
                 counts[2 * c] += 1.0
                 unaffiliated[2 * c] += ct
-    return members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell
+                voice[c * K + vtype[i]] += 1.0
+    return members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell, voice
 
 
 @_jit
@@ -121,7 +125,8 @@ def citizen_decisions(
     target_cell,
     contagion_weight,
     trust_weight,
-    burnout_rate,
+    burnout_hood,
+    hood,
     trust_rate,
     N,
 ):
@@ -129,8 +134,10 @@ def citizen_decisions(
 
     ``cohesion_ext`` and ``dissolving_ext`` are per run (B, S + 1) with a
     leading 0 / False for "no network", so ``member + 1`` indexes them;
-    ``target_cell`` is the trust target per (cell, engaged), flat. The four
-    weights are per run (B,). Returns engaged', trust', and member' where a
+    ``target_cell`` is the trust target per (cell, engaged), flat;
+    ``burnout_hood`` the burnout rate per neighbourhood (flat B M, the base
+    rate plus any aid strain), indexed by ``hood`` (flat, b M + m). The
+    other weights are per run (B,). Returns engaged', trust', and member' where a
     citizen keeps their network (else -1: joining is decided after, for the
     engaged citizens outside a network, ``seeking``).
     """
@@ -147,7 +154,7 @@ def citizen_decisions(
         coh = cohesion_ext[b, m + 1]
         frac = tie_share(engaged_ties[i], degree[i])
         push = engagement_push(frac, capacity[i], trust[i], coh, contagion_weight[b], trust_weight[b])
-        burn = burnout_probability(burnout_rate[b], capacity[i], coh)
+        burn = burnout_probability(burnout_hood[hood[i]], capacity[i], coh)
         engaged_next[i] = next_engaged(eng, push, threshold[i], u_engage[i], burn, contact[i])
         target = target_cell[cell[i] * 2 + eng]
         trust_next[i] = next_trust(trust[i], target, trust_rate[b])

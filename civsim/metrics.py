@@ -30,7 +30,8 @@ def series_columns(domains: tuple[str, ...], G: int, M: int) -> list[str]:
     """Every per-step column, in order (after ``run``/``rep`` and ``step``)."""
     groups = group_names(G)
     return (
-        ["outcome_index", "outcome_index_council"]
+        ["outcome_index", "outcome_index_council", "outcome_index_council_fixed"]
+        + [f"council_weight_{d}" for d in domains]
         + [f"outcome_{d}" for d in domains]
         + [f"outcome_index_{g}" for g in groups]
         + [f"outcome_hood_{m}" for m in range(M)]
@@ -39,6 +40,7 @@ def series_columns(domains: tuple[str, ...], G: int, M: int) -> list[str]:
         + [
             "trust",
             "networks",
+            "networks_capped",
             "network_members",
             "alliances",
             "largest_alliance",
@@ -55,11 +57,13 @@ def step_metrics(
     *,
     outcomes: np.ndarray,
     pop: np.ndarray,
+    values: np.ndarray,
     weights: np.ndarray,
     engaged_cell: np.ndarray,
     members: np.ndarray,
     trust: np.ndarray,
     alive: np.ndarray,
+    slots_per_hood: int,
     ally: np.ndarray,
     coord: np.ndarray,
     budget: np.ndarray,
@@ -72,18 +76,19 @@ def step_metrics(
     """All per-step metrics for B runs, each a (B,) array.
 
     Parameters are the engines' state at the end of a step, with a leading
-    batch axis: outcomes (B, M, G, K); pop (B, M, G) citizens per cell; weights
-    (B, K) council priorities; engaged_cell (B, M, G) engaged citizens per
+    batch axis: outcomes (B, M, G, K); pop (B, M, G) citizens per cell; values
+    (B, M, G, K) residents' mean valued-outcome weights; weights (B, K)
+    council priorities; engaged_cell (B, M, G) engaged citizens per
     cell and members (B, S) per network slot (from
     :func:`civsim.process.citizen_aggregates`); trust (B, N); alive
-    (B, S); ally (B, S+A, S+A); coord (B, A, A); budget, spend (cumulative
+    (B, S) and ``slots_per_hood`` (networks a neighbourhood can hold); ally (B, S+A, S+A); coord (B, A, A); budget, spend (cumulative
     council spend per citizen), shock (B,); index0 (B,) the index at step 0
     (None at step 0 itself); focus (B,) the runs' ``priority_focus``.
     """
     B, M, G, K = outcomes.shape
     N = trust.shape[1]
     A = coord.shape[1]
-    ctx = process.cell_context(outcomes, weights, focus)
+    ctx = process.cell_context(outcomes, weights, focus, values)
     # Means are weighted sums divided by the sum of the weights (the population,
     # a whole number, summed exactly), so a mean of values in [0, 1] stays in [0, 1].
     total = pop.sum(axis=(1, 2))
@@ -93,6 +98,9 @@ def step_metrics(
     out["outcome_index_council"] = np.einsum("bk,bk->b", weights, by_domain) / np.einsum(
         "bk,bk->b", weights, np.ones_like(by_domain)
     )
+    out["outcome_index_council_fixed"] = by_domain.sum(axis=1) / K
+    for k, d in enumerate(domains):
+        out[f"council_weight_{d}"] = weights[:, k]
     for k, d in enumerate(domains):
         out[f"outcome_{d}"] = by_domain[:, k]
     gpop = pop.sum(axis=1)
@@ -117,6 +125,11 @@ def step_metrics(
         out[f"engagement_{name}"] = np.where(gpop[:, g] > 0, eng[:, g] / np.maximum(gpop[:, g], 1), 0.0)
     out["trust"] = trust.mean(axis=1)
     out["networks"] = alive.sum(axis=1).astype(float)
+    if slots_per_hood > 0:
+        full = alive.reshape(B, M, slots_per_hood).all(axis=2)
+        out["networks_capped"] = full.mean(axis=1)
+    else:
+        out["networks_capped"] = np.zeros(B)
     out["network_members"] = members.sum(axis=1)
     count, largest = process.alliance_summary(ally)
     out["alliances"] = count
@@ -171,10 +184,12 @@ def resilience(index: np.ndarray, shock: np.ndarray) -> list[dict[str, Any]]:
 SUMMARY_SERIES = (
     "outcome_index",
     "outcome_index_council",
+    "outcome_index_council_fixed",
     "inclusion_gap",
     "engagement",
     "trust",
     "networks",
+    "networks_capped",
     "alliances",
     "coordination_density",
     "budget",

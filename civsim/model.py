@@ -47,6 +47,9 @@ class CivicModel(mesa.Model):
         self.month = 0
         self.outcomes = w.outcomes[None].copy()
         self.reference = self.outcomes.copy()
+        self.aid_left = np.zeros((1, w.dims.M))
+        self.values = w.values[None]
+        self.profiles = w.value_profiles[None]
         self.base = w.base[None]
         self.pop = w.pop[None]
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
@@ -62,6 +65,7 @@ class CivicModel(mesa.Model):
                 float(w.trust[i]),
                 bool(w.engaged[i]),
                 int(w.member[i]),
+                int(w.vtype[i]),
             )
             for i in range(w.dims.N)
         ]
@@ -94,9 +98,12 @@ class CivicModel(mesa.Model):
         ]
         self.link = rules.coordination_link(w.remit, w.cross_impact)
         self.council = Council(self)
-        ctx = process.cell_context(self.outcomes, self.council.state["weights"], self.P["priority_focus"])
+        ctx = process.cell_context(
+            self.outcomes, self.council.state["weights"], self.P["priority_focus"], self.values
+        )
         self.trend = ctx["index"].copy()
         self.spend = np.zeros(1)
+        self.month = self.first_month = -int(self.p["burn_in"])
         self.draws: dict[str, np.ndarray] = {}
         self.ctx: dict[str, Any] = {}
         self.agg: dict[str, np.ndarray] = {}  # sums over citizens for the state at t, taken by _collect
@@ -109,6 +116,10 @@ class CivicModel(mesa.Model):
                 **{c: _reporter(c) for c in metrics.series_columns(w.domains, w.dims.G, w.dims.M)},
             }
         )
+        self.agg = self.aggregates()
+        for _ in range(int(self.p["burn_in"])):
+            self.advance(record=False)
+        self.spend = np.zeros(1)
         self._collect()
 
     # ------------------------------------------------------------------
@@ -116,10 +127,18 @@ class CivicModel(mesa.Model):
 
     def step(self) -> None:
         """One month: yearly cycle, shocks, decide on state t, apply, collect."""
+        self.advance(record=True)
+
+    def advance(self, record: bool) -> None:
+        """One month of the schedule; burn-in months (before month 0) are not recorded."""
         t = self.month
         self.draws = rules.draw_step(self.rng, self.dims)
-        if t % rules.MONTHS_PER_YEAR == 0:
-            self.council.yearly_cycle(t // rules.MONTHS_PER_YEAR)
+        self.voice_cell = process.voice_cells(
+            self.profiles, self.outcomes, self.P["priority_focus"], self.agg["voice_type"]
+        )
+        first = t == self.first_month
+        if t % rules.MONTHS_PER_YEAR == 0 or first:
+            self.council.yearly_cycle(max(t, 0) // rules.MONTHS_PER_YEAR, first)
         shock_now = self.shocks(t)
 
         self.prepare_context()
@@ -133,7 +152,7 @@ class CivicModel(mesa.Model):
             a.decide_ties()
         delivery = np.stack([a.delivery() for a in self.agency_list])[None]
         ally_next = self.decide_alliances()
-        out_next, ref_next = self.next_outcomes(delivery.sum(axis=1))
+        out_next = self.next_outcomes(delivery.sum(axis=1))
 
         for c in self.citizen_list:
             c.advance()
@@ -142,12 +161,15 @@ class CivicModel(mesa.Model):
             a.advance()
         self.apply_networks(new_networks)
         self.apply_alliances(ally_next)
-        self.outcomes, self.reference = out_next, ref_next
+        self.outcomes = out_next
         self.trend = rules.next_trend(self.trend, self.ctx["index"])
         self.spend = self.spend + self.council.state["budget"] / rules.MONTHS_PER_YEAR
         self.month = t + 1
         self._shock_now = np.maximum(shock_now, self._shock_now)
-        self._collect()
+        if record:
+            self._collect()
+        else:
+            self.agg = self.aggregates()
         self._shock_now = np.zeros(1)
 
     # ------------------------------------------------------------------
@@ -157,16 +179,28 @@ class CivicModel(mesa.Model):
         """Apply this month's shocks (scheduled or random) to outcomes and budgets."""
         occurred, kind, hit = process.shock_hits(self.P, t, self.draws["shock"][None])
         mask = self.world.shock_masks[kind] * process.col(self.P["shock_size"], 2)
+        before = self.outcomes
         self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
+        self.reference, self.aid_left = rules.after_shock(self.reference, self.aid_left, before, hit)
         if occurred[0] and kind[0] == SHOCK_KINDS.index("budget"):
             self.council.cut_budget(self.p["shock_size"])
         return occurred.astype(float)
 
     def prepare_context(self) -> None:
-        """Everything agents read about the state at t: cell context and sums over citizens."""
-        ctx = process.cell_context(self.outcomes, self.council.state["weights"], self.P["priority_focus"])
+        """Everything agents read about the state at t: cell context, aid and agencies' room."""
+        ctx = process.cell_context(
+            self.outcomes, self.council.state["weights"], self.P["priority_focus"], self.values
+        )
         ctx["trend"] = ctx["index"] - self.trend
-        ctx["open_mean"] = np.mean([a.openness for a in self.agency_list])
+        link = process.hood_links(self.alliance_matrix(), self.world.net_hood, self.dims.M)
+        ctx["aid"], ctx["strain"] = process.aid_rates(
+            self.P, self.agg["engaged_cell"], self.pop, link, self.aid_left
+        )
+        ag = self.agency_arrays()
+        n_partners = np.array([[float(len(a.partners)) for a in self.agency_list]])
+        ctx["coord_over"], ctx["coord_room"] = process.coordination_room(
+            self.P, ag["budget"], ag["budget0"], n_partners
+        )
         ctx["grants"] = process.network_grants(
             self.council.state["grant_pool"], self.dims.N, self.agg["members"]
         )
@@ -186,10 +220,13 @@ class CivicModel(mesa.Model):
         alive, focus, _, _ = self.network_arrays()
         dissolving = np.array([n is not None and n.dissolving for n in self.slots], dtype=bool)
         wants = np.array([n is not None and n.wants_to_scale for n in self.slots], dtype=bool)
-        founders = (self.agg["unaffiliated_engaged_hood"][0] >= self.p["network_found_size"]) & bool(
-            self.p["networks_enabled"]
+        founders = rules.founds_network(
+            self.draws["found"],
+            self.agg["unaffiliated_engaged_hood"][0],
+            float(self.p["network_found_size"]),
+            bool(self.p["networks_enabled"]),
         )
-        focus_h = process.hood_focus(self.outcomes, self.pop)[0]
+        focus_h = process.hood_focus(self.voice_cell, self.outcomes, self.pop)[0]
         return rules.claim_slots(
             alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0]
         )
@@ -270,7 +307,7 @@ class CivicModel(mesa.Model):
             a.allies.add(b)
             b.allies.add(a)
 
-    def next_outcomes(self, effort_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def next_outcomes(self, effort_k: np.ndarray) -> np.ndarray:
         """Outcomes at t+1 from delivery, co-production, network action and mutual aid."""
         P, d, agg = self.P, self.dims, self.agg
         openness = np.array([[a.openness for a in self.agency_list]])
@@ -292,9 +329,8 @@ class CivicModel(mesa.Model):
                 d.G,
             )
         )
-        aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
         return process.update_outcomes(
-            P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, aid
+            P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, self.ctx["aid"]
         )
 
     # ------------------------------------------------------------------
@@ -335,6 +371,7 @@ class CivicModel(mesa.Model):
             mult,
             focus,
             n_allies,
+            np.array([[c.vtype for c in cs]]),
             self.pop,
             self.dims.K,
         )
@@ -388,11 +425,13 @@ class CivicModel(mesa.Model):
         m = metrics.step_metrics(
             outcomes=self.outcomes,
             pop=self.pop,
+            values=self.values,
             weights=self.council.state["weights"],
             engaged_cell=self.agg["engaged_cell"],
             members=self.agg["members"],
             trust=np.array([[c.trust for c in cs]]),
             alive=alive,
+            slots_per_hood=self.dims.S // max(self.dims.M, 1),
             ally=self.alliance_matrix(),
             coord=self.coordination_matrix(),
             budget=self.council.state["budget"],

@@ -54,7 +54,8 @@ class Param:
     name : str
         Key used in scenario files, ``--set`` overrides and experiments.
     type : str
-        One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``, ``"list"``.
+        One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``, ``"list"`` (names),
+        ``"series"`` (numbers, e.g. a yearly path) or ``"text"`` (a ``YYYY-MM`` date).
     default : Any
         Value used when nothing overrides it.
     min, max : float or None
@@ -91,6 +92,10 @@ class Param:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.type == "list":
             return "a list of distinct names (at least 2)"
+        if self.type == "series":
+            return f"a list of at most {MAX_SERIES} numbers in [{_fmt(self.min)}, {_fmt(self.max)}]"
+        if self.type == "text":
+            return "a month as 'YYYY-MM'"
         kind = "an integer" if self.type == "int" else "a number"
         return f"{kind} in [{_fmt(self.min)}, {_fmt(self.max)}]"
 
@@ -131,6 +136,12 @@ class Param:
             ):
                 return tuple(value)
             raise bad
+        if self.type == "series":
+            return self._coerce_series(value, bad)
+        if self.type == "text":
+            if isinstance(value, str) and _is_month(value):
+                return value
+            raise bad
         if isinstance(value, bool):
             raise bad
         if isinstance(value, str):
@@ -152,6 +163,36 @@ class Param:
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
             raise bad
         return value
+
+
+    def _coerce_series(self, value: Any, bad: ParamError) -> tuple[float, ...]:
+        if isinstance(value, str):
+            parts = [v.strip() for v in value.split(",") if v.strip()]
+            try:
+                value = [float(v) for v in parts]
+            except ValueError:
+                raise bad from None
+        if not isinstance(value, (list, tuple)) or len(value) > MAX_SERIES:
+            raise bad
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise bad
+            if (self.min is not None and v < self.min) or (self.max is not None and v > self.max):
+                raise bad
+            out.append(float(v))
+        return tuple(out)
+
+
+MAX_SERIES = 200
+"""Longest allowed ``series`` parameter (e.g. 200 years of a budget path)."""
+
+
+def _is_month(text: str) -> bool:
+    """True for 'YYYY-MM' with a month 01-12."""
+    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+        return False
+    return 1 <= int(text[5:]) <= 12
 
 
 def _fmt(x: float | None) -> str:
@@ -176,6 +217,25 @@ _PARAMS: list[Param] = [
         "locality",
         "Number of citizens.",
         structural=True,
+    ),
+    _p(
+        "burn_in",
+        "int",
+        240,
+        0,
+        2400,
+        "months",
+        "locality",
+        "Months run before month 0 with no policy change, shock or austerity, so runs start at rest.",
+        structural=True,
+    ),
+    _p(
+        "start_date",
+        "text",
+        "2010-04",
+        unit="YYYY-MM",
+        strand="locality",
+        help_="Calendar month of month 0 (after burn-in): dates of outputs and calibration targets.",
     ),
     _p(
         "n_neighbourhoods",
@@ -355,6 +415,26 @@ _PARAMS: list[Param] = [
         "Real change in the council budget each year (NAO 2018: about -0.047 spending power).",
     ),
     _p(
+        "budget_path",
+        "series",
+        (),
+        0.0,
+        10.0,
+        "x start",
+        "austerity",
+        "Council budget by year as multiples of its start (year 0 first, last value holds); empty = flat.",
+    ),
+    _p(
+        "protected_path",
+        "series",
+        (),
+        0.0,
+        10.0,
+        "x start",
+        "austerity",
+        "Ring-fenced care budget by year as multiples of its start; empty = grows with demand_growth.",
+    ),
+    _p(
         "demand_growth",
         "float",
         0.0,
@@ -395,6 +475,16 @@ _PARAMS: list[Param] = [
         "exponent",
         "outcomes",
         "How strongly citizens put their largest gaps first (1 = in proportion to the gap).",
+    ),
+    _p(
+        "value_diversity",
+        "float",
+        0.5,
+        0.0,
+        1.0,
+        "share",
+        "outcomes",
+        "How far citizens' own valued outcomes differ from their group's (each champions one domain).",
     ),
     _p(
         "voice_weight",
@@ -484,7 +574,7 @@ _PARAMS: list[Param] = [
         0.5,
         "share/partner",
         "whole_systems",
-        "Share of an agency's delivery lost to transaction costs per coordination partner.",
+        "Staff time each coordination partnership takes, as a share of the agency's starting budget.",
     ),
     _p(
         "coordination_decay",
@@ -494,17 +584,17 @@ _PARAMS: list[Param] = [
         1.0,
         "1/month",
         "whole_systems",
-        "Monthly chance a coordination tie lapses without budget pressure.",
+        "Monthly chance a coordination tie lapses for reasons other than money.",
     ),
     _p(
-        "coordination_cut_sensitivity",
+        "core_commitment",
         "float",
-        3.0,
+        0.8,
         0.0,
-        20.0,
-        "x",
+        1.0,
+        "share",
         "whole_systems",
-        "How much budget pressure raises the chance of dropping coordination ties.",
+        "Share of its starting budget an agency spends on core delivery before paying for partnerships.",
     ),
     _p(
         "convening_funds",
@@ -558,16 +648,6 @@ _PARAMS: list[Param] = [
         "x",
         "coproduction",
         "How much budget cuts lower trust.",
-    ),
-    _p(
-        "trust_coproduction_gain",
-        "float",
-        0.3,
-        0.0,
-        1.0,
-        "index",
-        "coproduction",
-        "Trust gained by engaged citizens who co-produce with open agencies.",
     ),
     _p(
         "trust_engagement_weight",
@@ -761,7 +841,7 @@ _PARAMS: list[Param] = [
         2.0,
         "1/month",
         "resilience",
-        "Recovery speed that engaged citizens and alliances add after a shock.",
+        "Monthly share of a shock's loss that engaged neighbours (and allied places) restore, for a year after it.",
     ),
     # 6 Finding cooperative solutions
     _p(
@@ -943,7 +1023,7 @@ def markdown_table() -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, tuple):
-            return ", ".join(v)
+            return ", ".join(fmt(x) for x in v) if v else "(none)"
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     def allowed(p: Param) -> str:
@@ -953,6 +1033,10 @@ def markdown_table() -> str:
             return " / ".join(p.choices)
         if p.type == "list":
             return ">= 2 distinct names"
+        if p.type == "series":
+            return f"numbers in [{fmt(p.min)}, {fmt(p.max)}]"
+        if p.type == "text":
+            return "YYYY-MM"
         return f"[{fmt(p.min)}, {fmt(p.max)}]"
 
     lines = ["| name | type | default | range | unit | strand | help |", "|---|---|---|---|---|---|---|"]

@@ -32,7 +32,26 @@ def stack_params(points: list[dict[str, Any]]) -> Params:
             out[name] = np.array([pt[name] for pt in points], dtype=float)
         elif p.type == "choice":
             out[name] = np.array([p.choices.index(pt[name]) for pt in points])
+        elif p.type == "series":
+            out[name] = _pad_series([pt[name] for pt in points])
     return out
+
+
+def _pad_series(series: list[tuple[float, ...]]) -> np.ndarray:
+    """(B, Y) yearly paths, each padded with its last value; NaN rows for empty paths."""
+    width = max(1, *(len(s) for s in series))
+    out = np.full((len(series), width), np.nan)
+    for b, s in enumerate(series):
+        if s:
+            out[b, : len(s)] = s
+            out[b, len(s) :] = s[-1]
+    return out
+
+
+def path_factor(path: np.ndarray, year: int, default: np.ndarray) -> np.ndarray:
+    """A yearly path's value in ``year`` (the last value holds), or ``default`` where it is empty."""
+    value = path[:, min(year, path.shape[1] - 1)]
+    return np.where(np.isnan(value), default, value)
 
 
 def col(x: np.ndarray, ndim: int) -> np.ndarray:
@@ -45,25 +64,35 @@ def col(x: np.ndarray, ndim: int) -> np.ndarray:
 
 
 def yearly_budget(
-    P: Params, year: int, c: dict[str, np.ndarray], ag: dict[str, np.ndarray], need_k: np.ndarray
+    P: Params, year: int, first: bool, c: dict[str, np.ndarray], ag: dict[str, np.ndarray], need_k: np.ndarray
 ) -> None:
     """The council's yearly cycle after any agenda revision: budget, split, commissioning.
 
-    Updates ``c`` (budget, budget_change, convening, grant_pool) and ``ag``
-    (budget, and at year 0 budget0 and own_income) in place.
+    ``year`` counts from month 0 (0 throughout burn-in); ``first`` marks the
+    run's first cycle, which fixes the agencies' starting budgets. Updates
+    ``c`` (budget, budget_change, convening, grant_pool) and ``ag`` (budget,
+    and on the first cycle budget0 and own_income) in place.
     """
-    budget = rules.council_budget(c["budget0"], P["austerity_rate"], year, c["shock_factor"])
-    c["budget_change"] = np.where(year > 0, budget / np.where(c["budget"] > 0, c["budget"], 1.0) - 1.0, 0.0)
-    c["budget_change"] = np.where(c["budget"] > 0, c["budget_change"], 0.0)
+    ones = np.ones_like(c["budget0"])
+    budget = rules.council_budget(
+        c["budget0"],
+        P["austerity_rate"],
+        year,
+        c["shock_factor"],
+        path_factor(P["budget_path"], year, ones),
+    )
+    change = budget / np.where(c["budget"] > 0, c["budget"], 1.0) - 1.0
+    c["budget_change"] = np.where((c["budget"] > 0) & (not first), change, 0.0)
     c["budget"] = budget
+    grown = (1.0 + P["demand_growth"]) ** year
     convening, grants, protected, rest = rules.budget_split(
         budget,
         c["service0"],
         P["convening_funds"],
         P["network_grants"],
+        rules.lever_costs(P["outreach"], P["voice_weight"], P["needs_targeting"]),
         P["protected_share"],
-        P["demand_growth"],
-        year,
+        path_factor(P["protected_path"], year, grown),
     )
     c["convening"] = convening
     c["grant_pool"] = grants / rules.MONTHS_PER_YEAR
@@ -77,10 +106,16 @@ def yearly_budget(
         col(P["social_value_weight"], 2),
     )
     commission = col(protected, 2) * ag["protected_eligible"] + col(rest, 2) * shares
-    if year == 0:
+    if first:
         ag["own_income"] = col(P["agency_own_income"], 2) * commission
         ag["budget0"] = commission + ag["own_income"]
     ag["budget"] = commission + ag["own_income"]
+
+
+def service_share(P: Params) -> np.ndarray:
+    """Share of the council budget left for services at the start (B,): ``service0 / budget0``."""
+    costs = rules.lever_costs(P["outreach"], P["voice_weight"], P["needs_targeting"])
+    return 1.0 - P["convening_funds"] - P["network_grants"] - costs
 
 
 def cut_budget(c: dict[str, np.ndarray], agency_budget: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -118,14 +153,23 @@ def need_by_domain(outcomes: np.ndarray, pop_share: np.ndarray) -> np.ndarray:
     return rules.normalise(gap, np.full_like(gap, 1.0 / gap.shape[-1]))
 
 
-def voice_by_domain(
-    prio: np.ndarray, engaged_cell: np.ndarray, engaged_members_cell: np.ndarray
+def voice_cells(
+    profiles: np.ndarray, outcomes: np.ndarray, focus: np.ndarray, voice_type: np.ndarray
 ) -> np.ndarray:
-    """Citizen voice: engaged citizens' priorities, network members counting double (B, K).
+    """What the engaged of each cell push for (B, M, G, K).
 
-    Whoever does not participate is not heard.
+    ``voice_type`` (B, M, G, K) counts engaged citizens by the domain they
+    champion, network members twice (their network speaks for them too);
+    each pushes for their own priorities (:func:`civsim.rules.priorities`
+    with their own values). Whoever does not participate is not heard.
     """
-    return np.einsum("bmgk,bmg->bk", prio, engaged_cell + engaged_members_cell)
+    prio = rules.priorities(profiles[:, None, :, :, :], outcomes[:, :, :, None, :], col(focus, 5))
+    return np.einsum("bmgt,bmgtk->bmgk", voice_type, prio)
+
+
+def voice_by_domain(voice_cell: np.ndarray) -> np.ndarray:
+    """Citizen voice over domains (B, K): the sum of :func:`voice_cells`."""
+    return voice_cell.sum(axis=(1, 2))
 
 
 def allied_by_domain(
@@ -137,21 +181,22 @@ def allied_by_domain(
     n_citizens: int,
     K: int,
 ) -> np.ndarray:
-    """Agenda pull of alliances past the influence threshold (B, K).
+    """Agenda pull of organised voice past the influence threshold (B, K).
 
-    An alliance is a connected component of two or more actors (networks and
-    agencies) in the alliance graph; its influence is the share of citizens
-    in its networks. Lone networks exert none ('scaling up' needs allies).
+    Networks that are allied, directly or through others (networks and
+    agencies), speak as one: a connected component of the alliance graph,
+    whose influence is the share of citizens in its networks. A lone network
+    is a component of its own and is heard by the same rule; it rarely
+    represents enough citizens to pass the threshold ('scaling up' needs allies).
     """
     B, S = alive.shape
     out = np.zeros((B, K))
     for b in range(B):
         n_comp, label = connected_components(ally[b], directed=False)
-        size = np.bincount(label, minlength=n_comp)
         net_label = label[:S]
         live = alive[b]
         infl = np.bincount(net_label[live], weights=members[b][live], minlength=n_comp) / n_citizens
-        strong = (size >= 2) & (infl >= P["influence_threshold"][b]) & (infl > 0)
+        strong = (infl >= P["influence_threshold"][b]) & (infl > 0)
         for comp in np.flatnonzero(strong):
             sel = live & (net_label == comp)
             dist = np.bincount(focus[b][sel], weights=members[b][sel], minlength=K)
@@ -184,10 +229,10 @@ def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.nda
 
     Returns ``occurred`` (B,) bool, ``kind`` (B,) index into SHOCK_KINDS and
     ``hit`` (B, M) 0/1. A scheduled shock has the scheduled kind; a random
-    one (rate ``random_shock_rate``/12 a month) is economic.
+    one (rate ``random_shock_rate``/12 a month, none during burn-in) is economic.
     """
     scheduled = P["shock_month"] == month
-    randomly = u[:, 0] < P["random_shock_rate"] / rules.MONTHS_PER_YEAR
+    randomly = (u[:, 0] < P["random_shock_rate"] / rules.MONTHS_PER_YEAR) & (month >= 0)
     occurred = scheduled | randomly
     kind = np.where(scheduled, P["shock_kind"], SHOCK_KINDS.index("economic")).astype(np.int64)
     hit = ((u[:, 1:] < col(P["shock_scope"], 2)) & occurred[:, None]).astype(float)
@@ -198,15 +243,18 @@ def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.nda
 # Cells: priorities, inputs, outcomes
 
 
-def cell_context(outcomes: np.ndarray, weights: np.ndarray, focus: np.ndarray) -> dict[str, np.ndarray]:
+def cell_context(
+    outcomes: np.ndarray, weights: np.ndarray, focus: np.ndarray, values: np.ndarray
+) -> dict[str, np.ndarray]:
     """Priorities, valued-outcome index and agenda match per cell (m, g).
 
-    ``focus`` is the runs' ``priority_focus``, shape (B,).
+    ``focus`` is the runs' ``priority_focus``, shape (B,); ``values`` (B, M,
+    G, K) the residents' mean valued-outcome weights.
     """
-    prio = rules.priorities(outcomes, col(focus, 4))
+    prio = rules.priorities(values, outcomes, col(focus, 4))
     return {
         "prio": prio,
-        "index": np.einsum("bmgk,bmgk->bmg", prio, outcomes),
+        "index": rules.valued_index(values, outcomes),
         "match": rules.agenda_match(weights, prio),
     }
 
@@ -269,23 +317,53 @@ def update_outcomes(
     inputs: np.ndarray,
     base: np.ndarray,
     cross_impact: np.ndarray,
-    aid_share: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Outcomes and pre-shock reference at t+1 (rules.next_outcomes)."""
-    pressure = (1.0 - P["demand_growth"]) ** (month / rules.MONTHS_PER_YEAR)
+    aid: np.ndarray,
+) -> np.ndarray:
+    """Outcomes at t+1 (rules.next_outcomes); demand presses from month 0 on."""
+    pressure = (1.0 - P["demand_growth"]) ** (max(month, 0) / rules.MONTHS_PER_YEAR)
     base_t = base * col(pressure, 3)
     baseline = rules.pressured_baseline(base_t, outcomes, cross_impact, col(P["interdependence"], 4))
-    nxt = rules.next_outcomes(
+    return rules.next_outcomes(
         outcomes,
         reference,
         inputs,
         baseline,
         col(P["delivery_effect"], 4),
         col(P["decay_rate"], 4),
-        aid_share,
-        col(P["mutual_aid"], 4),
+        aid,
     )
-    return nxt, rules.next_reference(reference, nxt)
+
+
+def hood_links(ally: np.ndarray, net_hood: np.ndarray, M: int) -> np.ndarray:
+    """(B, M, M) 1 where a network of one neighbourhood is allied with one of another."""
+    S = net_hood.shape[0]
+    onehot = np.zeros((S, M))
+    onehot[np.arange(S), net_hood] = 1.0
+    nn = ally[:, :S, :S].astype(float)
+    link = np.einsum("sm,bst,tn->bmn", onehot, nn, onehot) > 0
+    link[:, np.arange(M), np.arange(M)] = False
+    return link.astype(float)
+
+
+def aid_rates(
+    P: Params, engaged_cell: np.ndarray, pop: np.ndarray, link: np.ndarray, aid_left: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mutual-aid rate per cell (B, M, G) and the aid strain per neighbourhood (B, M).
+
+    Each engaged resident counts once, in their own cell; allied
+    neighbourhoods that are not themselves in an aid window lend part of
+    theirs (:func:`civsim.rules.aid_rate`).
+    """
+    active = (aid_left > 0).astype(float)
+    own = engaged_cell / np.where(pop > 0, pop, 1.0)
+    hood_pop = pop.sum(axis=2)
+    hood_share = engaged_cell.sum(axis=2) / np.where(hood_pop > 0, hood_pop, 1.0)
+    spare = hood_share * (1.0 - active)
+    n_links = link.sum(axis=2)
+    ally = np.einsum("bmn,bn->bm", link, spare) / np.maximum(n_links, 1.0)
+    mu = col(P["mutual_aid"], 3)
+    rate = rules.aid_rate(mu, own, ally[:, :, None], active[:, :, None])
+    return rate, rules.aid_strain(col(P["mutual_aid"], 2), active)
 
 
 # --------------------------------------------------------------------------
@@ -307,6 +385,7 @@ def citizen_aggregates(
     mult: np.ndarray,
     focus: np.ndarray,
     n_allies: np.ndarray,
+    vtype: np.ndarray,
     pop: np.ndarray,
     K: int,
 ) -> dict[str, np.ndarray]:
@@ -321,15 +400,16 @@ def citizen_aggregates(
     Returns per slot (B, S) ``members``, ``member_capacity``, ``member_trust``;
     per cell (B, M, G) ``engaged_cell``, ``engaged_members_cell``,
     ``unaffiliated`` (capacity x trust of engaged citizens outside networks)
-    and ``members_k`` (B, M, G, K, members' pooled action by their network's
-    focus); per neighbourhood (B, M) ``covered_hood`` (members of allied
+    ``members_k`` (B, M, G, K, members' pooled action by their network's
+    focus) and ``voice_type`` (B, M, G, K, engaged citizens by championed
+    domain, members twice); per neighbourhood (B, M) ``covered_hood`` (members of allied
     networks), ``unaffiliated_engaged_hood`` and ``hood_trust`` (mean trust).
     """
     B, N = engaged.shape
     _, M, G = pop.shape
     S = mult.shape[1]
     MG = M * G
-    members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell = (
+    members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell, voice = (
         kernels.citizen_sums(
             np.ascontiguousarray(cell).ravel(),
             np.ascontiguousarray(engaged).ravel(),
@@ -339,6 +419,7 @@ def citizen_aggregates(
             np.ascontiguousarray(mult, dtype=float).ravel(),
             np.ascontiguousarray(focus).ravel(),
             np.ascontiguousarray(n_allies).ravel(),
+            np.ascontiguousarray(vtype).ravel(),
             N,
             S,
             MG,
@@ -356,20 +437,30 @@ def citizen_aggregates(
         "unaffiliated_engaged_hood": counts[..., 0].sum(axis=2),
         "unaffiliated": unaffiliated.reshape(B, M, G, 2)[..., 0],
         "members_k": members_k.reshape(B, M, G, K),
+        "voice_type": voice.reshape(B, M, G, K),
         "hood_trust": trust_cell.reshape(B, M, G).sum(axis=2) / np.maximum(pop.sum(axis=2), 1),
     }
 
 
-def aid_share(engaged_cell: np.ndarray, covered_hood: np.ndarray, pop: np.ndarray) -> np.ndarray:
-    """Mutual-aid capacity per cell: engaged share plus allied-network coverage, at most 1."""
-    hood_pop = pop.sum(axis=2)
-    cover = covered_hood / np.where(hood_pop > 0, hood_pop, 1.0)
-    return np.minimum(1.0, engaged_cell / np.where(pop > 0, pop, 1.0) + cover[:, :, None])
+def hood_focus(voice_cell: np.ndarray, outcomes: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """Focus of a network founded in each neighbourhood (B, M): what its engaged push for most.
+
+    Where nobody is engaged, the domain with the largest population-weighted gap.
+    """
+    pushed = voice_cell.sum(axis=2)
+    gap = np.einsum("bmgk,bmg->bmk", 1.0 - outcomes, pop)
+    heard = pushed.sum(axis=-1, keepdims=True) > 0
+    return np.argmax(np.where(heard, pushed, gap), axis=-1)
 
 
-def hood_focus(outcomes: np.ndarray, pop: np.ndarray) -> np.ndarray:
-    """Domain with the largest population-weighted gap in each neighbourhood (B, M)."""
-    return np.argmax(np.einsum("bmgk,bmg->bmk", 1.0 - outcomes, pop), axis=-1)
+def coordination_room(
+    P: Params, budget: np.ndarray, budget0: np.ndarray, n_partners: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each agency's overstretch and whether it can pay for one more partnership, both (B, A)."""
+    affordable = rules.affordable_ties(
+        budget, budget0, col(P["core_commitment"], 2), col(P["coordination_cost"], 2)
+    )
+    return rules.overstretch(n_partners, affordable), (n_partners + 1 <= affordable).astype(float)
 
 
 def network_action(
@@ -402,11 +493,6 @@ def network_grants(grant_pool: np.ndarray, n_citizens: int, members: np.ndarray)
     """Monthly council grant to each network slot, in proportion to members (B, S)."""
     total = members.sum(axis=1, keepdims=True)
     return np.where(total > 0, col(grant_pool * n_citizens, 2) * members / np.maximum(total, 1.0), 0.0)
-
-
-def budget_pressure(budget: np.ndarray, budget0: np.ndarray) -> np.ndarray:
-    """How far an agency's budget has fallen below its start: ``max(0, 1 - B/B0)``."""
-    return np.maximum(0.0, 1.0 - budget / np.where(budget0 > 0, budget0, 1.0))
 
 
 def partner_remit(coord: np.ndarray, remit_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

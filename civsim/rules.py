@@ -39,8 +39,22 @@ RESPONSIVENESS_GAIN = 2.0
 """Trust response to how well the agenda matches a cell's priorities."""
 IMPROVEMENT_GAIN = 5.0
 """Trust response to recent improvement of a cell's valued-outcome index."""
-REFERENCE_MEMORY = 0.05
-"""Monthly rate at which the pre-shock reference level fades toward the present."""
+AID_MONTHS = 12
+"""Months after a shock during which neighbours give mutual aid toward the pre-shock level."""
+AID_STRAIN = 0.05
+"""Extra monthly burnout hazard of an engaged citizen giving aid at ``mutual_aid`` = 1 (scaled by it)."""
+ALLY_AID = 0.5
+"""Share of an allied, unhit neighbourhood's engaged residents' aid that reaches a hit one."""
+FOUNDING_RATE = 0.05
+"""Monthly founding hazard per ``network_found_size`` engaged citizens outside any network."""
+OUTREACH_COST = 0.03
+"""Share of the council budget that full inclusive outreach costs (outreach workers)."""
+VOICE_COST = 0.02
+"""Share of the council budget that running participatory processes at full voice weight costs."""
+TARGETING_COST = 0.01
+"""Share of the council budget that fully needs-based allocation costs (assessment)."""
+OPENNESS_COST = 0.1
+"""Share of an agency's delivery effort that full openness to co-production takes in staff time."""
 
 
 # --------------------------------------------------------------------------
@@ -67,7 +81,7 @@ class Dims:
         return self.S * (self.S - 1) // 2 + self.S * self.A
 
 
-DRAW_ORDER: tuple[str, ...] = ("shock", "engage", "join", "scale", "coordination", "alliance")
+DRAW_ORDER: tuple[str, ...] = ("shock", "engage", "join", "scale", "found", "coordination", "alliance")
 
 
 def draw_sizes(dims: Dims) -> dict[str, int]:
@@ -77,6 +91,7 @@ def draw_sizes(dims: Dims) -> dict[str, int]:
         "engage": dims.N,
         "join": dims.N,
         "scale": dims.S,
+        "found": dims.M,
         "coordination": dims.coordination_pairs,
         "alliance": dims.alliance_pairs,
     }
@@ -88,7 +103,7 @@ def draw_step(
     """Draw every uniform one step needs, in the documented fixed order.
 
     The order is: shock (1 + M), citizens' engagement (N), citizens' network
-    joining (N), network scaling (S), agency coordination pairs
+    joining (N), network scaling (S), network founding (M), agency coordination pairs
     (A(A-1)/2, row-major upper triangle), alliance pairs (network-network
     upper triangle, then network-agency row-major). Every draw is made every
     step, whatever the parameters, so the stream never shifts. With ``out``
@@ -174,15 +189,16 @@ def next_engaged(engaged, push, threshold, u, burnout_p, contact_p):
 MAX_PRIORITY_FOCUS = 4
 
 
-def priorities(outcomes, focus):
-    r"""What citizens value: the gaps they live with, emphasised and normalised over domains.
+def priorities(values, outcomes, focus):
+    r"""What citizens push for: the domains they value, weighted by the gaps they live with.
 
-    .. math:: p_k = (1 - O_k)^\gamma / \textstyle\sum_j (1 - O_j)^\gamma
+    .. math:: p_k = v_k (1 - O_k)^\gamma / \textstyle\sum_j v_j (1 - O_j)^\gamma
 
-    with integer focus :math:`\gamma` (1 = in proportion to the gap; higher:
-    people put what they lack most first); uniform if there is no gap.
-    The power is taken by repeated multiplication, so it is bit-identical for
-    any array shape.
+    with the citizens' own valued-outcome weights :math:`v` (by group, and by
+    the domain each citizen champions), integer focus :math:`\gamma` (1 = in
+    proportion to the gap; higher: people put what they lack most first);
+    their values if there is no gap. The power is taken by repeated
+    multiplication, so it is bit-identical for any array shape.
     """
     gap = 1.0 - outcomes
     powered = gap
@@ -190,9 +206,27 @@ def priorities(outcomes, focus):
     for level in range(2, MAX_PRIORITY_FOCUS + 1):
         powered = powered * gap
         emphasised = np.where(focus == level, powered, emphasised)
+    emphasised = values * emphasised
     total = emphasised.sum(axis=-1, keepdims=True)
-    k = outcomes.shape[-1]
-    return np.where(total > 0, emphasised / np.where(total > 0, total, 1.0), 1.0 / k)
+    return np.where(total > 0, emphasised / np.where(total > 0, total, 1.0), values)
+
+
+def valued_index(values, outcomes):
+    """Valued-outcome index: outcomes weighted by what the citizens value, ``sum_k v_k O_k``."""
+    return (values * outcomes).sum(axis=-1)
+
+
+def value_profiles(group_values, diversity):
+    r"""Valued-outcome weights of a citizen of group g who champions domain t, shape (G, K, K).
+
+    .. math:: v_{gt} = (1 - d)\,\bar v_g + d\,e_t
+
+    :math:`\bar v_g` is the group's profile (a distribution over domains),
+    :math:`e_t` the unit vector of the championed domain and d the
+    ``value_diversity``: 0 gives everyone their group's values.
+    """
+    k = group_values.shape[-1]
+    return (1.0 - diversity) * group_values[:, None, :] + diversity * np.eye(k)[None, :, :]
 
 
 def agenda_match(weights, prio):
@@ -204,23 +238,17 @@ def agenda_match(weights, prio):
     return k * np.einsum("...k,...mgk->...mg", weights, prio)
 
 
-def trust_target(match, trend, budget_change, coproducing, cut_sensitivity, coproduction_gain):
+def trust_target(match, trend, budget_change, cut_sensitivity):
     r"""Trust a citizen would settle at, given how responsive institutions are.
 
-    .. math:: T = \mathrm{clip}(1/2 + a (m - 1) + b\,\Delta V + s\,\Delta B + g\,c, 0, 1)
+    .. math:: T = \mathrm{clip}(1/2 + a (m - 1) + b\,\Delta V + s\,\Delta B, 0, 1)
 
     with agenda match m, recent improvement of the valued-outcome index
-    :math:`\Delta V`, the council's yearly budget change :math:`\Delta B`
-    (negative under cuts), and co-production experience c (engaged x mean
-    agency openness).
+    :math:`\Delta V` and the council's yearly budget change :math:`\Delta B`
+    (negative under cuts). Co-production reaches trust only through what it
+    does to outcomes (:math:`\Delta V`), not as a term of its own.
     """
-    raw = (
-        0.5
-        + RESPONSIVENESS_GAIN * (match - 1.0)
-        + IMPROVEMENT_GAIN * trend
-        + cut_sensitivity * budget_change
-        + coproduction_gain * coproducing
-    )
+    raw = 0.5 + RESPONSIVENESS_GAIN * (match - 1.0) + IMPROVEMENT_GAIN * trend + cut_sensitivity * budget_change
     return np.clip(raw, 0.0, 1.0)
 
 
@@ -275,6 +303,19 @@ def network_dissolves(alive, members, age, min_members):
 def network_wants_to_scale(alive, dissolving, members, cohesion, found_size, u, scaling_rate):
     """A large, cohesive network seeds a sister network elsewhere ('scaling across')."""
     return alive & ~dissolving & (members >= 2 * found_size) & (cohesion >= 0.5) & (u < scaling_rate)
+
+
+def founds_network(u, unaffiliated, found_size, enabled):
+    r"""Whether a neighbourhood's engaged citizens outside any network found one this month.
+
+    .. math:: \Pr = 1 - \exp(-\phi\,U / n_f) \quad \text{if } U \ge n_f
+
+    U engaged citizens outside networks, :math:`n_f` = ``network_found_size``,
+    :math:`\phi` = ``FOUNDING_RATE``: founding scales with the size and the
+    engagement of the neighbourhood.
+    """
+    rate = FOUNDING_RATE * unaffiliated / np.maximum(found_size, 1.0)
+    return enabled & (unaffiliated >= found_size) & (u < 1.0 - np.exp(-rate))
 
 
 def scaling_gift(parent_resources):
@@ -350,22 +391,50 @@ def coordination_link(remit, cross_impact):
     return link
 
 
-def next_coordination(tied, link, u, propensity, convening, pressure_pair, decay, cut_sensitivity, enabled):
+def affordable_ties(budget, budget0, core, cost):
+    r"""How many coordination partnerships an agency can pay for from its discretionary budget.
+
+    .. math:: n^{max}_a = \lfloor \max(0, B_a - \chi B^0_a) / (c B^0_a) \rfloor
+
+    Core (statutory) delivery, a share :math:`\chi` of the starting budget,
+    is paid first; each partnership costs staff time :math:`c B^0_a`, fixed
+    in money. Cuts shrink the discretionary part first, so partnerships are
+    what goes, without any rule saying so. Unlimited when ``cost`` is 0.
+    """
+    spare = np.maximum(0.0, budget - core * budget0)
+    unit = cost * budget0
+    return np.where(unit > 0, np.floor(spare / np.where(unit > 0, unit, 1.0)), np.inf)
+
+
+def overstretch(n_partners, affordable):
+    """Share of an agency's partnerships it cannot pay for: ``max(0, 1 - n_max / n)``."""
+    return np.where(n_partners > affordable, 1.0 - affordable / np.maximum(n_partners, 1.0), 0.0)
+
+
+def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled):
     r"""Coordination ties at t+1 for agency pairs.
 
-    A tie forms with probability :math:`p\,\ell_{ab}(1 + \gamma F)` (shared or
-    linked remit, convening funds F) and lapses with probability
-    :math:`d (1 + s P_{ab})`, where :math:`P_{ab}` is the larger budget
-    pressure of the two: under cuts coordination is the first thing dropped.
+    A tie forms with probability :math:`p\,\ell_{ab}(1 + \gamma F)` (linked
+    remits, convening funds F) when both agencies can pay for another
+    partnership (``room_pair``), and lapses with probability
+    :math:`d + (1 - d)\,x_{ab}`, where :math:`x_{ab}` is the larger
+    :func:`overstretch` of the two.
     """
-    p_form = propensity * link * (1.0 + CONVENING_GAIN * convening)
-    p_drop = decay * (1.0 + cut_sensitivity * pressure_pair)
+    p_form = propensity * link * (1.0 + CONVENING_GAIN * convening) * room_pair
+    p_drop = decay + (1.0 - decay) * over_pair
     return np.where(tied, u >= p_drop, u < p_form) & enabled
 
 
-def agency_effort(monthly_budget, efficiency, n_partners, cost):
-    """Delivery effort after transaction costs: ``B/12 * eta * max(0, 1 - c * n)``."""
-    return monthly_budget * efficiency * np.maximum(0.0, 1.0 - cost * n_partners)
+def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost, openness):
+    r"""Delivery effort after partnership and co-production staff time.
+
+    .. math:: E_a = \eta_a \max(0, B_a/12 - n_a c B^0_a/12)(1 - \omega^c \omega_a)
+
+    Partnerships cost fixed staff time; openness :math:`\omega_a` to
+    co-production takes a share ``OPENNESS_COST`` of the effort at full openness.
+    """
+    left = np.maximum(0.0, monthly_budget - cost * n_partners * monthly_budget0)
+    return left * efficiency * (1.0 - OPENNESS_COST * openness)
 
 
 def domain_effort(effort, remit_share, partner_remit_share, partner_frac, cross_impact, benefit):
@@ -436,27 +505,48 @@ def pressured_baseline(base, outcomes, cross_impact, interdependence):
     return base[..., None] + interdependence * coupled
 
 
-def next_outcomes(outcomes, reference, inputs, baseline, rate, decay, aid_share, mutual_aid):
+def next_outcomes(outcomes, reference, inputs, baseline, rate, decay, aid_rate):
     r"""Outcome state at t+1.
 
     .. math:: O' = \mathrm{clip}(O + \alpha I (1 - O) - \delta (O - B)
-              + \mu a \max(0, R - O), 0, 1)
+              + \mu_{mg} \max(0, R - O), 0, 1)
 
     I is service delivery plus co-production input (1 = the reference
     per-capita input), with diminishing returns through (1 - O); B is the
     pressured baseline; the last term is mutual aid after a shock, pulling
-    back toward the pre-shock reference R at a speed set by the aid share a
-    (engaged citizens and alliances).
+    back toward the pre-shock level R at the cell's aid rate
+    :math:`\mu_{mg}` (zero outside the aid window, :func:`aid_rate`).
     """
     gain = rate * inputs * (1.0 - outcomes)
-    aid = mutual_aid * aid_share[..., None] * np.maximum(0.0, reference - outcomes)
+    aid = aid_rate[..., None] * np.maximum(0.0, reference - outcomes)
     return np.clip(outcomes + gain - decay * (outcomes - baseline) + aid, 0.0, 1.0)
 
 
-def next_reference(reference, outcomes_next):
-    """Pre-shock reference: follows outcomes up at once, fades toward them when below."""
-    faded = reference - REFERENCE_MEMORY * (reference - outcomes_next)
-    return np.maximum(outcomes_next, faded)
+def aid_rate(mutual_aid, own_share, ally_share, active):
+    r"""Mutual-aid rate of a cell: ``mu * min(1, e + ALLY_AID * e_allies) * active``.
+
+    e is the engaged share of the cell's own residents (each counted once),
+    :math:`e_{allies}` the mean engaged share of unhit neighbourhoods allied
+    with this one, and ``active`` 1 during the ``AID_MONTHS`` after a shock.
+    """
+    return mutual_aid * np.minimum(1.0, own_share + ALLY_AID * ally_share) * active
+
+
+def aid_strain(mutual_aid, active):
+    """Extra burnout hazard of the engaged in a neighbourhood giving aid: ``AID_STRAIN * mu * active``."""
+    return AID_STRAIN * mutual_aid * active
+
+
+def after_shock(reference, aid_left, outcomes_before, hit):
+    """Pre-shock level and aid months left after this month's shocks (hit: (..., M) 0/1).
+
+    A hit neighbourhood remembers its outcomes just before the shock and gets
+    ``AID_MONTHS`` of aid; elsewhere the window runs down by one month.
+    """
+    h = hit[..., :, None, None] > 0
+    ref = np.where(h, outcomes_before, reference)
+    left = np.where(hit > 0, float(AID_MONTHS), np.maximum(0.0, aid_left - 1.0))
+    return ref, left
 
 
 def apply_shock(outcomes, hit, domain_mask, size):
@@ -473,19 +563,30 @@ def next_trend(trend_level, index):
 # Council (strands 1 and austerity)
 
 
-def council_budget(budget0, austerity_rate, year, shock_factor):
-    """Council's annual budget: ``B0 (1 + r)^year * shock factor``."""
-    return budget0 * (1.0 + austerity_rate) ** year * shock_factor
+def council_budget(budget0, austerity_rate, year, shock_factor, path_factor):
+    """Council's annual budget: ``B0 * path(year) * (1 + r)^year * shock factor``."""
+    return budget0 * path_factor * (1.0 + austerity_rate) ** year * shock_factor
 
 
-def budget_split(total, service0, convening, grants, protected_share, demand_growth, year):
+def lever_costs(outreach, voice_weight, targeting):
+    """Share of the council budget its participation levers cost.
+
+    ``OUTREACH_COST * o + VOICE_COST * v + TARGETING_COST * t``: outreach
+    workers, participatory processes and needs assessment are paid from the
+    same budget as services, so under austerity they compete with them.
+    """
+    return OUTREACH_COST * outreach + VOICE_COST * voice_weight + TARGETING_COST * targeting
+
+
+def budget_split(total, service0, convening, grants, lever_cost, protected_share, protected_factor):
     """Split the council budget into convening, grants, protected care and the rest.
 
-    Statutory care keeps ``protected_share * service0`` grown with demand, as
-    long as the service budget allows; cuts fall on everything else.
+    Statutory care keeps ``protected_share * service0 * protected_factor``
+    (its own path, or growth with demand) as long as the service budget
+    allows; cuts fall on everything else.
     """
-    service = total * (1.0 - convening - grants)
-    protected = np.minimum(service, protected_share * service0 * (1.0 + demand_growth) ** year)
+    service = total * (1.0 - convening - grants - lever_cost)
+    protected = np.minimum(service, protected_share * service0 * protected_factor)
     return total * convening, total * grants, protected, service - protected
 
 

@@ -45,6 +45,17 @@ SHOCK_MASKS: dict[str, dict[str, float]] = {
 }
 SHOCK_KINDS: tuple[str, ...] = ("economic", "environmental", "budget")
 _UNKNOWN_SHOCK = 0.3
+_GROUP_VALUES: tuple[dict[str, float], ...] = (
+    {"jobs": 1.0, "housing": 0.9, "health": 1.0, "learning": 1.1, "environment": 1.3, "safety": 0.9,
+     "connection": 0.9, "transport": 1.2},
+    {"jobs": 1.5, "housing": 1.5, "health": 1.2, "learning": 0.9, "environment": 0.6, "safety": 1.2,
+     "connection": 1.1, "transport": 0.8},
+)
+"""What each group values, before normalising: the majority (row 0) and the
+marginalised groups (row 1). A documented assumption, not data: marginalised
+residents put work, housing and safety first; the better-off put environment,
+transport and learning higher (cf. the seed's Lambeth commission). Other
+domain names get 1."""
 _DISADVANTAGE = {"jobs": 1.5, "housing": 1.5, "health": 1.3, "learning": 1.2}
 _DISADVANTAGE_OTHER = 0.7
 
@@ -91,6 +102,13 @@ def disadvantage_mask(domains: tuple[str, ...]) -> np.ndarray:
     return np.array([_DISADVANTAGE.get(d, _DISADVANTAGE_OTHER) if known else 1.0 for d in domains])
 
 
+def group_values(domains: tuple[str, ...], G: int) -> np.ndarray:
+    """(G, K) each group's valued-outcome profile, a distribution over domains."""
+    rows = [_GROUP_VALUES[min(g, 1)] for g in range(G)]
+    raw = np.array([[row.get(d, 1.0) for d in domains] for row in rows])
+    return raw / raw.sum(axis=1, keepdims=True)
+
+
 def dims_of(params: dict[str, Any]) -> rules.Dims:
     """Sizes of the world these parameters describe."""
     m = params["n_neighbourhoods"]
@@ -119,10 +137,13 @@ class World:
     trust: np.ndarray  # (N,)
     engaged: np.ndarray  # (N,) bool
     member: np.ndarray  # (N,) int, network slot or -1
+    vtype: np.ndarray  # (N,) int, the domain each citizen champions
     ties: sp.csr_matrix  # (N, N) symmetric, 0/1
     outcomes: np.ndarray  # (M, G, K)
     base: np.ndarray  # (M, G) structural baseline level
     pop: np.ndarray  # (M, G) citizens per cell
+    value_profiles: np.ndarray  # (G, K, K) values of a citizen of group g championing domain t
+    values: np.ndarray  # (M, G, K) mean valued-outcome weights of each cell's residents
     net_hood: np.ndarray  # (S,)
     net_alive: np.ndarray  # (S,) bool
     net_focus: np.ndarray  # (S,) int
@@ -196,7 +217,8 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
 
     Draw order: groups (N), capacity (N), thresholds (N), trust (N), initial
     engagement (N), seed citizens, social ties (3 x ties), outcome noise
-    (M G K), agencies (4 x A), initial network membership (N).
+    (M G K), agencies (4 x A), initial network membership (N), championed
+    domain (N).
     """
     d = dims_of(params)
     N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
@@ -267,6 +289,15 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
         joins = engaged & (u_member < INITIAL_JOIN_SHARE)
         member[joins] = first[hood[joins]]
 
+    profile = group_values(domains, G)
+    u_value = rng.random(N)
+    cum = np.cumsum(profile, axis=1)
+    vtype = np.minimum((u_value[:, None] >= cum[group]).sum(axis=1), K - 1).astype(np.int64)
+    profiles = rules.value_profiles(profile, params["value_diversity"])
+    counts = np.bincount((hood * G + group) * K + vtype, minlength=M * G * K).reshape(M, G, K)
+    values = np.einsum("mgt,gtk->mgk", counts, profiles) / np.maximum(pop, 1.0)[..., None]
+    values = np.where(pop[..., None] > 0, values, profile[None, :, :])
+
     return World(
         dims=d,
         domains=domains,
@@ -279,10 +310,13 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
         trust=trust,
         engaged=engaged,
         member=member,
+        vtype=vtype,
         ties=ties,
         outcomes=outcomes,
         base=base,
         pop=pop,
+        value_profiles=profiles,
+        values=values,
         net_hood=net_hood,
         net_alive=net_alive,
         net_focus=net_focus,

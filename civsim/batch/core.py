@@ -57,7 +57,7 @@ class BatchModel:
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
         self.B = B = len(points)
         worlds, tie_parts = [], []
-        per_citizen = ("group", "capacity", "threshold", "trust", "engaged", "member")
+        per_citizen = ("group", "capacity", "threshold", "trust", "engaged", "member", "vtype")
         for b, (pt, rng) in enumerate(zip(points, self.rngs, strict=True)):
             w = build_world(pt, rng)
             tie_parts.append((w.ties.indptr, w.ties.indices.astype(np.int32, copy=False)))
@@ -65,7 +65,7 @@ class BatchModel:
             if b == 0:
                 N = w.dims.N
                 for name in per_citizen:
-                    dtype = np.int32 if name == "member" else getattr(w, name).dtype
+                    dtype = np.int32 if name in ("member", "vtype") else getattr(w, name).dtype
                     setattr(self, name, np.empty((B, N), dtype=dtype))
             for name in per_citizen:  # copied into the batch as each world is built
                 getattr(self, name)[b] = getattr(w, name)
@@ -96,6 +96,9 @@ class BatchModel:
         )
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
+        self.aid_left = np.zeros((B, w0.dims.M))
+        self.values = stack("values")
+        self.profiles = stack("value_profiles")
         self.base = stack("base")
         self.pop = stack("pop")
         self.pop_share = self.pop / self.pop.sum(axis=(1, 2), keepdims=True)
@@ -132,20 +135,27 @@ class BatchModel:
             "budget_change": np.zeros(B),
             "weights": np.full((B, K), 1.0 / K),
             "own": np.full((B, K), 1.0 / K),
-            "service0": budget0 * (1.0 - self.P["convening_funds"] - self.P["network_grants"]),
+            "service0": budget0 * process.service_share(self.P),
             "convening": np.zeros(B),
             "grant_pool": np.zeros(B),
         }
-        ctx = process.cell_context(self.outcomes, self.council["weights"], self.P["priority_focus"])
+        ctx = process.cell_context(
+            self.outcomes, self.council["weights"], self.P["priority_focus"], self.values
+        )
         self.trend = ctx["index"].copy()
         self.spend = np.zeros(B)
-        self.month = 0
+        burn_in = int(points[0]["burn_in"])
+        self.month = self._first_month = -burn_in
         self.interventions: list[tuple[int, str, float]] = []
         self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
         self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
         self._records: list[dict[str, np.ndarray]] = []
+        self._agg = self._aggregates()
+        for _ in range(burn_in):
+            self.step(record=False)
+        self.spend = np.zeros(B)
         self._record()
 
     # ------------------------------------------------------------------
@@ -167,11 +177,13 @@ class BatchModel:
         m = metrics.step_metrics(
             outcomes=self.outcomes,
             pop=self.pop,
+            values=self.values,
             weights=self.council["weights"],
             engaged_cell=self._agg["engaged_cell"],
             members=self._agg["members"],
             trust=self.trust,
             alive=self.alive,
+            slots_per_hood=self.dims.S // max(self.dims.M, 1),
             ally=self.ally,
             coord=self.coord,
             budget=self.council["budget"],
@@ -222,7 +234,9 @@ class BatchModel:
             kind = SHOCK_KINDS.index(name.removeprefix("shock_"))
             mask = self.shock_masks[kind] * v
             hit = np.ones((self.B, self.dims.M))
+            before = self.outcomes
             self.outcomes = rules.apply_shock(self.outcomes, hit, mask, 1.0)
+            self.reference, self.aid_left = rules.after_shock(self.reference, self.aid_left, before, hit)
             self._shock_now = np.ones(self.B)
         elif name == "convene":
             self.P["convening_funds"] = np.full(self.B, v)
@@ -235,8 +249,11 @@ class BatchModel:
         self._agg = self._aggregates()
 
     # ------------------------------------------------------------------
-    def step(self) -> None:
-        """Advance all runs one month: decide on the state at t, then apply."""
+    def step(self, record: bool = True) -> None:
+        """Advance all runs one month: decide on the state at t, then apply.
+
+        Burn-in steps (months before 0) are not recorded.
+        """
         d, P, B = self.dims, self.P, self.B
         N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
         t = self.month
@@ -245,29 +262,33 @@ class BatchModel:
             rules.draw_step(rng, d, {k: v[b] for k, v in U.items()})
         c, ag = self.council, self.agencies
 
-        if t % rules.MONTHS_PER_YEAR == 0:
+        agg = self._agg
+        voice_cell = process.voice_cells(self.profiles, self.outcomes, P["priority_focus"], agg["voice_type"])
+        first = t == self._first_month
+        if t % rules.MONTHS_PER_YEAR == 0 or first:
             need_k = process.need_by_domain(self.outcomes, self.pop_share)
-            if t > 0:
-                agg = self._agg
-                prio = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])["prio"]
-                voice = process.voice_by_domain(prio, agg["engaged_cell"], agg["engaged_members_cell"])
+            if not first:
+                voice = process.voice_by_domain(voice_cell)
                 allied = process.allied_by_domain(
                     P, self.ally, self.alive, self.net_focus, agg["members"], N, K
                 )
                 process.revise_agenda(P, c, need_k, voice, allied)
-            process.yearly_budget(P, t // rules.MONTHS_PER_YEAR, c, ag, need_k)
+            process.yearly_budget(P, max(t, 0) // rules.MONTHS_PER_YEAR, first, c, ag, need_k)
 
         occurred, kind, hit = process.shock_hits(P, t, U["shock"])
         mask = self.shock_masks[kind] * col(P["shock_size"], 2)
+        before = self.outcomes
         self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
+        self.reference, self.aid_left = rules.after_shock(self.reference, self.aid_left, before, hit)
         budget_hit = occurred & (kind == SHOCK_KINDS.index("budget"))
         if budget_hit.any():
             ag["budget"] = process.cut_budget(c, ag["budget"], np.where(budget_hit, P["shock_size"], 0.0))
         shock_now = np.maximum(occurred.astype(float), self._shock_now)
 
-        ctx = process.cell_context(self.outcomes, c["weights"], P["priority_focus"])
-        agg = self._agg
+        ctx = process.cell_context(self.outcomes, c["weights"], P["priority_focus"], self.values)
         mult = agg["mult"]
+        link = process.hood_links(self.ally, self.net_hood, M)
+        aid, strain = process.aid_rates(P, agg["engaged_cell"], self.pop, link, self.aid_left)
 
         # Citizens: engagement, trust, membership (one compiled pass over the rules)
         eng = self.engaged
@@ -285,16 +306,11 @@ class BatchModel:
                 col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity
             ),
         )
-        # the trust target depends on a citizen only through their cell and engagement
-        open_mean = self.openness.mean(axis=1)
-        target_cell = rules.trust_target(
-            ctx["match"][..., None],
-            (ctx["index"] - self.trend)[..., None],
-            col(c["budget_change"], 4),
-            np.array([0.0, 1.0]) * col(open_mean, 4),
-            col(P["trust_cut_sensitivity"], 4),
-            col(P["trust_coproduction_gain"], 4),
+        # the trust target depends on a citizen only through their cell
+        target = rules.trust_target(
+            ctx["match"], ctx["index"] - self.trend, col(c["budget_change"], 3), col(P["trust_cut_sensitivity"], 3)
         )
+        target_cell = np.repeat(target[..., None], 2, axis=-1)
         members = agg["members"]
         dissolving = rules.network_dissolves(
             self.alive, members, self.net_age, col(P["network_min_members"], 2)
@@ -315,7 +331,8 @@ class BatchModel:
             target_cell.ravel(),
             P["contagion_weight"],
             P["trust_engagement_weight"],
-            P["burnout_rate"],
+            (col(P["burnout_rate"], 2) + strain).ravel(),
+            self.hood_index.ravel(),
             P["trust_rate"],
             N,
         )
@@ -363,10 +380,13 @@ class BatchModel:
             U["scale"],
             col(P["scaling_rate"], 2),
         )
-        founders = (agg["unaffiliated_engaged_hood"] >= col(P["network_found_size"], 2)) & (
-            col(P["networks_enabled"], 2) > 0
+        founders = rules.founds_network(
+            U["found"],
+            agg["unaffiliated_engaged_hood"],
+            col(P["network_found_size"], 2),
+            col(P["networks_enabled"], 2) > 0,
         )
-        focus_h = process.hood_focus(self.outcomes, self.pop)
+        focus_h = process.hood_focus(voice_cell, self.outcomes, self.pop)
         alive_next = avail.copy()
         new_focus, parent = kernels.claim_slots_per_run(
             self.alive, self.net_hood, dissolving, founders, focus_h, wants, self.net_focus
@@ -384,26 +404,30 @@ class BatchModel:
         age_next = np.where(dissolving, 0, age_next)
 
         # Agencies: coordination ties and delivery
-        pressure = process.budget_pressure(ag["budget"], ag["budget0"])
+        n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
+        over, room = process.coordination_room(P, ag["budget"], ag["budget0"], n_partners)
         iu, ju = np.triu_indices(A, 1)
-        pair_pressure = np.maximum(pressure[:, iu], pressure[:, ju])
         tied = rules.next_coordination(
             self.coord[:, iu, ju],
             self.link[:, iu, ju],
             U["coordination"],
             col(P["coordination_propensity"], 2),
             col(P["convening_funds"], 2),
-            pair_pressure,
+            np.maximum(over[:, iu], over[:, ju]),
+            room[:, iu] * room[:, ju],
             col(P["coordination_decay"], 2),
-            col(P["coordination_cut_sensitivity"], 2),
             col(P["coordination_enabled"], 2) > 0,
         )
         coord_next = np.zeros_like(self.coord)
         coord_next[:, iu, ju] = tied
         coord_next[:, ju, iu] = tied
-        n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
         effort = rules.agency_effort(
-            ag["budget"] / rules.MONTHS_PER_YEAR, self.efficiency, n_partners, col(P["coordination_cost"], 2)
+            ag["budget"] / rules.MONTHS_PER_YEAR,
+            ag["budget0"] / rules.MONTHS_PER_YEAR,
+            self.efficiency,
+            n_partners,
+            col(P["coordination_cost"], 2),
+            self.openness,
         )
         partner_frac = n_partners / max(A - 1, 1)
         benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
@@ -434,8 +458,7 @@ class BatchModel:
                 G,
             )
         )
-        aid = process.aid_share(agg["engaged_cell"], agg["covered_hood"], self.pop)
-        out_next, ref_next = process.update_outcomes(
+        out_next = process.update_outcomes(
             P, t, self.outcomes, self.reference, inputs, self.base, self.cross_impact_structure, aid
         )
 
@@ -450,12 +473,15 @@ class BatchModel:
         self.net_cohesion, self.net_age = coh_next, age_next
         self.coord = coord_next
         self.ally = ally_next
-        self.outcomes, self.reference = out_next, ref_next
+        self.outcomes = out_next
         self.trend = rules.next_trend(self.trend, ctx["index"])
         self.spend = self.spend + c["budget"] / rules.MONTHS_PER_YEAR
         self.month = t + 1
         self._shock_now = shock_now
-        self._record()
+        if record:
+            self._record()
+        else:
+            self._agg = self._aggregates()
         self._shock_now = np.zeros(B)
 
     def _per_citizen(
@@ -490,6 +516,7 @@ class BatchModel:
             mult,
             self.net_focus,
             n_allies,
+            self.vtype,
             self.pop,
             self.dims.K,
         )
