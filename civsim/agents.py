@@ -71,7 +71,9 @@ class Citizen(mesa.Agent):
         burn = rules.burnout_probability(
             p["burnout_rate"] + ctx["strain"][0, self.hood], self.capacity, cohesion
         )
-        contact = rules.contact_probability(p["outreach"], p["spontaneous_rate"], self.capacity)
+        contact = rules.contact_probability(
+            p["outreach"], p["spontaneous_rate"], self.capacity, self.group > 0
+        )
         engaged = bool(rules.next_engaged(np.bool_(self.engaged), push, thr, u_engage, burn, contact))
 
         target = rules.trust_target(
@@ -86,8 +88,8 @@ class Citizen(mesa.Agent):
             stays = rules.keeps_membership(np.True_, np.bool_(self.engaged), np.bool_(net.dissolving))
             member = self.member if stays else -1
         elif self.engaged:
-            options = ctx["available"][self.hood]
-            pick = int(rules.join_choice(u_join, p["join_rate"] * float(p["networks_enabled"]), len(options)))
+            options, cum = ctx["available"][self.hood], ctx["join_weight"][self.hood]
+            pick = int(rules.join_choice(u_join, p["join_rate"] * float(p["networks_enabled"]), cum))
             member = options[pick] if pick >= 0 else -1
         else:
             member = -1

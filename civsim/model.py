@@ -144,6 +144,11 @@ class CivicModel(mesa.Model):
         self.prepare_context()
         self.networks().do("assess")
         self.ctx["available"] = self.available_networks()
+        members = self.agg["members"][0]
+        self.ctx["join_weight"] = [
+            np.cumsum(np.array([members[s] + 1.0 for s in opts])) if opts else np.full(1, np.inf)
+            for opts in self.ctx["available"]
+        ]
         for c in self.citizen_list:
             c.decide()
         self.networks().do("decide")
@@ -199,7 +204,7 @@ class CivicModel(mesa.Model):
         ag = self.agency_arrays()
         n_partners = np.array([[float(len(a.partners)) for a in self.agency_list]])
         ctx["coord_over"], ctx["coord_room"] = process.coordination_room(
-            self.P, ag["budget"], ag["budget0"], n_partners
+            self.P, ag["budget"], ag["budget0"], n_partners, self.council.state["convening"]
         )
         ctx["grants"] = process.network_grants(
             self.council.state["grant_pool"], self.dims.N, self.agg["members"]

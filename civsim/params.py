@@ -283,7 +283,7 @@ _PARAMS: list[Param] = [
     _p(
         "networks_per_neighbourhood",
         "int",
-        3,
+        6,
         0,
         20,
         "slots",
@@ -442,7 +442,7 @@ _PARAMS: list[Param] = [
         0.3,
         "1/yr",
         "austerity",
-        "Yearly rise in need: the pressured baseline falls by this share a year.",
+        "Yearly rise in need: the shortfall of the structural baseline grows by this share a year.",
     ),
     _p(
         "protected_share",
@@ -520,7 +520,7 @@ _PARAMS: list[Param] = [
     _p(
         "commissioning_outcomes",
         "float",
-        0.0,
+        0.5,
         0.0,
         1.0,
         "share",
@@ -713,7 +713,7 @@ _PARAMS: list[Param] = [
     _p(
         "spontaneous_rate",
         "float",
-        0.006,
+        0.01,
         0.0,
         1.0,
         "1/month",
@@ -723,7 +723,7 @@ _PARAMS: list[Param] = [
     _p(
         "burnout_rate",
         "float",
-        0.05,
+        0.12,
         0.0,
         0.5,
         "1/month",

@@ -231,7 +231,7 @@ def shock_hits(P: Params, month: int, u: np.ndarray) -> tuple[np.ndarray, np.nda
     ``hit`` (B, M) 0/1. A scheduled shock has the scheduled kind; a random
     one (rate ``random_shock_rate``/12 a month, none during burn-in) is economic.
     """
-    scheduled = P["shock_month"] == month
+    scheduled = (P["shock_month"] == month) & (month >= 0)
     randomly = (u[:, 0] < P["random_shock_rate"] / rules.MONTHS_PER_YEAR) & (month >= 0)
     occurred = scheduled | randomly
     kind = np.where(scheduled, P["shock_kind"], SHOCK_KINDS.index("economic")).astype(np.int64)
@@ -319,9 +319,14 @@ def update_outcomes(
     cross_impact: np.ndarray,
     aid: np.ndarray,
 ) -> np.ndarray:
-    """Outcomes at t+1 (rules.next_outcomes); demand presses from month 0 on."""
-    pressure = (1.0 - P["demand_growth"]) ** (max(month, 0) / rules.MONTHS_PER_YEAR)
-    base_t = base * col(pressure, 3)
+    """Outcomes at t+1 (rules.next_outcomes); demand presses from month 0 on.
+
+    Rising demand widens the shortfall of the structural baseline,
+    ``1 - (1 - b)(1 + d)^years``: it falls hardest where the baseline is
+    already low (the marginalised, deprived neighbourhoods).
+    """
+    growth = (1.0 + P["demand_growth"]) ** (max(month, 0) / rules.MONTHS_PER_YEAR)
+    base_t = np.maximum(0.0, 1.0 - (1.0 - base) * col(growth, 3))
     baseline = rules.pressured_baseline(base_t, outcomes, cross_impact, col(P["interdependence"], 4))
     return rules.next_outcomes(
         outcomes,
@@ -454,11 +459,16 @@ def hood_focus(voice_cell: np.ndarray, outcomes: np.ndarray, pop: np.ndarray) ->
 
 
 def coordination_room(
-    P: Params, budget: np.ndarray, budget0: np.ndarray, n_partners: np.ndarray
+    P: Params, budget: np.ndarray, budget0: np.ndarray, n_partners: np.ndarray, convening: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each agency's overstretch and whether it can pay for one more partnership, both (B, A)."""
+    """Each agency's overstretch and whether it can pay for one more partnership, both (B, A).
+
+    ``convening`` (B,) is the council's yearly convening money, shared
+    equally among the agencies as a subsidy to their partnership costs.
+    """
+    subsidy = col(convening / budget.shape[1], 2)
     affordable = rules.affordable_ties(
-        budget, budget0, col(P["core_commitment"], 2), col(P["coordination_cost"], 2)
+        budget, budget0, col(P["core_commitment"], 2), col(P["coordination_cost"], 2), subsidy
     )
     return rules.overstretch(n_partners, affordable), (n_partners + 1 <= affordable).astype(float)
 

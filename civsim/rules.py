@@ -29,8 +29,8 @@ COHESION_RATE = 0.1
 """Monthly speed at which a network's cohesion follows its members' trust."""
 MEMBER_PULL = 0.15
 """Push to stay engaged that a fully cohesive network gives its members."""
-OUTREACH_CONTACT = 0.05
-"""Monthly chance that full outreach brings a disengaged citizen in."""
+OUTREACH_CONTACT = 0.02
+"""Monthly chance that full outreach brings a disengaged marginalised citizen in."""
 CONVENING_GAIN = 40.0
 """Tie-formation multiplier per unit share of budget spent convening (5% -> x3)."""
 TREND_MONTHS = 12.0
@@ -158,13 +158,14 @@ def burnout_probability(burnout_rate, capacity, cohesion):
     return burnout_rate * (1.0 - capacity) * (1.0 - cohesion)
 
 
-def contact_probability(outreach, spontaneous_rate, capacity):
+def contact_probability(outreach, spontaneous_rate, capacity, marginalised):
     """Monthly chance a disengaged citizen engages without social push.
 
-    ``OUTREACH_CONTACT * o + s * c``: inclusive outreach o reaching them, or
-    their own initiative at rate s scaled by capacity c.
+    ``OUTREACH_CONTACT * o * g + s * c``: inclusive outreach o reaching
+    marginalised citizens (g = 1), or their own initiative at rate s scaled
+    by capacity c.
     """
-    return OUTREACH_CONTACT * outreach + spontaneous_rate * capacity
+    return OUTREACH_CONTACT * outreach * marginalised + spontaneous_rate * capacity
 
 
 def next_engaged(engaged, push, threshold, u, burnout_p, contact_p):
@@ -266,19 +267,23 @@ def keeps_membership(in_network, engaged, network_dissolving):
     return in_network & engaged & ~network_dissolving
 
 
-def join_choice(u, join_rate, n_available):
-    """Which of ``n_available`` local networks a citizen joins, or -1.
+def join_choice(u, join_rate, cum_weight):
+    r"""Which of a neighbourhood's open networks a citizen joins, or -1.
 
-    Joins when ``u < join_rate``; the same uniform, rescaled, picks the network,
-    ``floor(u / join_rate * n)``.
+    Joins when ``u < join_rate``; the same uniform, rescaled to
+    :math:`x = u / r \cdot W` with W the total weight, picks the network whose
+    cumulative weight first exceeds x. ``cum_weight`` (..., n) holds the
+    cumulative weights of the open networks in slot order (``inf`` past the
+    last one, so padded rows work); weights are members + 1, so people join
+    where others already are and a new network must win its first members.
     """
+    finite = np.isfinite(cum_weight)
+    total = np.max(np.where(finite, cum_weight, 0.0), axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pick = np.floor(
-            np.where(join_rate > 0, u / np.where(join_rate > 0, join_rate, 1.0), 0.0) * n_available
-        )
-    return np.where((u < join_rate) & (n_available > 0), np.minimum(pick, n_available - 1), -1).astype(
-        np.int64
-    )
+        x = np.where(join_rate > 0, u / np.where(join_rate > 0, join_rate, 1.0), 0.0)[..., None] * total
+    pick = (cum_weight <= x).sum(axis=-1)
+    n = finite.sum(axis=-1)
+    return np.where((u < join_rate) & (n > 0), np.minimum(pick, n - 1), -1).astype(np.int64)
 
 
 def network_resources(resources, member_capacity, grant, dues):
@@ -391,17 +396,19 @@ def coordination_link(remit, cross_impact):
     return link
 
 
-def affordable_ties(budget, budget0, core, cost):
+def affordable_ties(budget, budget0, core, cost, subsidy):
     r"""How many coordination partnerships an agency can pay for from its discretionary budget.
 
-    .. math:: n^{max}_a = \lfloor \max(0, B_a - \chi B^0_a) / (c B^0_a) \rfloor
+    .. math:: n^{max}_a = \lfloor \max(0, B_a - \chi B^0_a + F_a) / (c B^0_a) \rfloor
 
     Core (statutory) delivery, a share :math:`\chi` of the starting budget,
     is paid first; each partnership costs staff time :math:`c B^0_a`, fixed
-    in money. Cuts shrink the discretionary part first, so partnerships are
-    what goes, without any rule saying so. Unlimited when ``cost`` is 0.
+    in money; the council's convening money :math:`F_a` (its share per
+    agency) pays part of it. Cuts shrink the discretionary part first, so
+    partnerships are what goes, without any rule saying so. Unlimited when
+    ``cost`` is 0.
     """
-    spare = np.maximum(0.0, budget - core * budget0)
+    spare = np.maximum(0.0, budget - core * budget0 + subsidy)
     unit = cost * budget0
     return np.where(unit > 0, np.floor(spare / np.where(unit > 0, unit, 1.0)), np.inf)
 

@@ -303,7 +303,7 @@ class BatchModel:
             "contact",
             ("outreach", "spontaneous_rate"),
             lambda: rules.contact_probability(
-                col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity
+                col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity, self.marginalised
             ),
         )
         # the trust target depends on a citizen only through their cell
@@ -339,16 +339,19 @@ class BatchModel:
         avail = self.alive & ~dissolving
         per_hood = S // M if M else 0
         avail_h = avail.reshape(B, M, per_hood)
-        n_avail = avail_h.sum(axis=2)
         rank = np.cumsum(avail_h, axis=2) - 1
         table = np.full((B, M, max(per_hood, 1)), -1, dtype=np.int64)
+        weight = np.zeros((B, M, max(per_hood, 1)))
         bb, mm, jj = np.nonzero(avail_h)
         table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
+        weight[bb, mm, rank[bb, mm, jj]] = members.reshape(B, M, per_hood)[bb, mm, jj] + 1.0
+        n_avail = avail_h.sum(axis=2)
+        cum = np.where(np.arange(weight.shape[2]) < n_avail[..., None], np.cumsum(weight, axis=2), np.inf)
         join_rate = P["join_rate"] * P["networks_enabled"]
         seekers = np.flatnonzero(seeking)
         hood_of = self.hood_index.ravel()[seekers]
         choice = rules.join_choice(
-            U["join"].ravel()[seekers], join_rate[seekers // N], n_avail.ravel()[hood_of]
+            U["join"].ravel()[seekers], join_rate[seekers // N], cum.reshape(B * M, -1)[hood_of]
         )
         member_next[seekers] = np.where(
             choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1
@@ -405,7 +408,7 @@ class BatchModel:
 
         # Agencies: coordination ties and delivery
         n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
-        over, room = process.coordination_room(P, ag["budget"], ag["budget0"], n_partners)
+        over, room = process.coordination_room(P, ag["budget"], ag["budget0"], n_partners, c["convening"])
         iu, ju = np.triu_indices(A, 1)
         tied = rules.next_coordination(
             self.coord[:, iu, ju],
