@@ -52,9 +52,10 @@ def final(name: str, column: str) -> np.ndarray:
 
 
 def compare(ref: str, name: str, column: str, direction: str, min_size: float) -> None:
+    """Paired by replicate (presets share seeds, so runs are common-random-number pairs)."""
     a, b = final(ref, column), final(name, column)
     diff = b.mean() - a.mean()
-    se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    se = (b - a).std(ddof=1) / np.sqrt(a.size)
     signed = diff if direction == "up" else -diff
     assert signed > 2 * se and signed >= min_size, (
         f"{name} vs {ref}: {column} should go {direction} by > 2 se and >= {min_size}; "
