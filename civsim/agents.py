@@ -260,6 +260,8 @@ class Council(mesa.Agent):
             "service0": budget0 * process.service_share(P),
             "convening": np.zeros(1),
             "grant_pool": np.zeros(1),
+            "care": np.zeros(1),
+            "services": np.zeros(1),
         }
 
     @property

@@ -46,6 +46,8 @@ def series_columns(domains: tuple[str, ...], G: int, M: int) -> list[str]:
             "largest_alliance",
             "coordination_density",
             "budget",
+            "budget_care",
+            "budget_services",
             "spend",
             "gain_per_spend",
             "shock",
@@ -67,6 +69,8 @@ def step_metrics(
     ally: np.ndarray,
     coord: np.ndarray,
     budget: np.ndarray,
+    care: np.ndarray,
+    services: np.ndarray,
     spend: np.ndarray,
     index0: np.ndarray | None,
     shock: np.ndarray,
@@ -80,10 +84,12 @@ def step_metrics(
     (B, M, G, K) residents' mean valued-outcome weights; weights (B, K)
     council priorities; engaged_cell (B, M, G) engaged citizens per
     cell and members (B, S) per network slot (from
-    :func:`civsim.process.citizen_aggregates`); trust (B, N); alive
-    (B, S) and ``slots_per_hood`` (networks a neighbourhood can hold); ally (B, S+A, S+A); coord (B, A, A); budget, spend (cumulative
-    council spend per citizen), shock (B,); index0 (B,) the index at step 0
-    (None at step 0 itself); focus (B,) the runs' ``priority_focus``.
+    :func:`civsim.process.citizen_aggregates`); trust (B, N); alive (B, S)
+    and ``slots_per_hood`` (networks a neighbourhood can hold); ally
+    (B, S+A, S+A); coord (B, A, A); budget, care (the ring-fenced care
+    budget), services (the other services' budget), spend (cumulative council
+    spend per citizen), shock (B,); index0 (B,) the index at step 0 (None at
+    step 0 itself); focus (B,) the runs' ``priority_focus``.
     """
     B, M, G, K = outcomes.shape
     N = trust.shape[1]
@@ -137,6 +143,8 @@ def step_metrics(
     pairs = A * (A - 1) / 2
     out["coordination_density"] = coord.sum(axis=(1, 2)) / 2 / pairs if pairs else np.zeros(B)
     out["budget"] = np.asarray(budget, dtype=float)
+    out["budget_care"] = np.asarray(care, dtype=float)
+    out["budget_services"] = np.asarray(services, dtype=float)
     out["spend"] = np.asarray(spend, dtype=float)
     gain = out["outcome_index"] - (index0 if index0 is not None else out["outcome_index"])
     spent = spend > 1e-9

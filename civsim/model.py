@@ -440,6 +440,8 @@ class CivicModel(mesa.Model):
             ally=self.alliance_matrix(),
             coord=self.coordination_matrix(),
             budget=self.council.state["budget"],
+            care=self.council.state["care"],
+            services=self.council.state["services"],
             spend=self.spend,
             index0=self._index0,
             shock=self._shock_now,

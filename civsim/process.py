@@ -96,6 +96,7 @@ def yearly_budget(
     )
     c["convening"] = convening
     c["grant_pool"] = grants / rules.MONTHS_PER_YEAR
+    c["care"], c["services"] = protected, rest
     shares = rules.commissioning_shares(
         ag["historic"],
         ag["remit"],
@@ -126,6 +127,8 @@ def cut_budget(c: dict[str, np.ndarray], agency_budget: np.ndarray, share: np.nd
     """
     c["shock_factor"] = c["shock_factor"] * (1.0 - share)
     c["budget"] = c["budget"] * (1.0 - share)
+    c["care"] = c["care"] * (1.0 - share)
+    c["services"] = c["services"] * (1.0 - share)
     c["budget_change"] = c["budget_change"] - share
     return agency_budget * col(1.0 - share, 2)
 

@@ -406,11 +406,12 @@ def affordable_ties(budget, budget0, core, cost, subsidy):
     in money; the council's convening money :math:`F_a` (its share per
     agency) pays part of it. Cuts shrink the discretionary part first, so
     partnerships are what goes, without any rule saying so. Unlimited when
-    ``cost`` is 0.
+    ``cost`` is 0. (The 1e-9 keeps 0.2 / 0.04 at 5, not 4.9999.)
     """
     spare = np.maximum(0.0, budget - core * budget0 + subsidy)
     unit = cost * budget0
-    return np.where(unit > 0, np.floor(spare / np.where(unit > 0, unit, 1.0)), np.inf)
+    ratio = spare / np.where(unit > 0, unit, 1.0)
+    return np.where(unit > 0, np.floor(ratio + 1e-9), np.inf)
 
 
 def overstretch(n_partners, affordable):

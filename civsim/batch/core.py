@@ -138,6 +138,8 @@ class BatchModel:
             "service0": budget0 * process.service_share(self.P),
             "convening": np.zeros(B),
             "grant_pool": np.zeros(B),
+            "care": np.zeros(B),
+            "services": np.zeros(B),
         }
         ctx = process.cell_context(
             self.outcomes, self.council["weights"], self.P["priority_focus"], self.values
@@ -187,6 +189,8 @@ class BatchModel:
             ally=self.ally,
             coord=self.coord,
             budget=self.council["budget"],
+            care=self.council["care"],
+            services=self.council["services"],
             spend=self.spend,
             index0=self._index0,
             shock=self._shock_now,
