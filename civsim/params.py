@@ -54,9 +54,7 @@ class Param:
     name : str
         Key used in scenario files, ``--set`` overrides and experiments.
     type : str
-        One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``, ``"list"``,
-        ``"path"`` (a file name, ``""`` for none; scenario files resolve it
-        relative to themselves, ``--set`` relative to the working directory).
+        One of ``"float"``, ``"int"``, ``"bool"``, ``"choice"``, ``"list"``.
     default : Any
         Value used when nothing overrides it.
     min, max : float or None
@@ -72,6 +70,12 @@ class Param:
     structural : bool
         True when the value shapes the world (sizes, lists) rather than a
         behaviour; such parameters must be equal across runs in one batch.
+
+    Notes
+    -----
+    Type ``"path"`` names a file (``""`` for none): scenario files resolve it
+    relative to themselves, ``--set`` relative to the working directory (see
+    :mod:`civsim.inputs`); the app shows no control for it.
     """
 
     name: str
@@ -87,14 +91,14 @@ class Param:
 
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages."""
+        if self.type == "path":
+            return "a file path (text; '' for none)"
         if self.type == "bool":
             return "true or false"
         if self.type == "choice":
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.type == "list":
             return "a list of distinct names (at least 2)"
-        if self.type == "path":
-            return "a file path (text; '' for none)"
         kind = "an integer" if self.type == "int" else "a number"
         return f"{kind} in [{_fmt(self.min)}, {_fmt(self.max)}]"
 
@@ -1012,23 +1016,23 @@ def markdown_table() -> str:
     """The schema as a Markdown table (the parameter table of docs/ODD.md)."""
 
     def fmt(v: Any) -> str:
+        if isinstance(v, str) and not v:
+            return '""'
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, tuple):
             return ", ".join(v)
-        if v == "":
-            return '""'
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     def allowed(p: Param) -> str:
+        if p.type == "path":
+            return "file path"
         if p.type == "bool":
             return "true/false"
         if p.type == "choice":
             return " / ".join(p.choices)
         if p.type == "list":
             return ">= 2 distinct names"
-        if p.type == "path":
-            return "file path"
         return f"[{fmt(p.min)}, {fmt(p.max)}]"
 
     lines = ["| name | type | default | range | unit | strand | help |", "|---|---|---|---|---|---|---|"]

@@ -218,7 +218,12 @@ def initial_thresholds(params: dict[str, Any], z: np.ndarray) -> np.ndarray:
 
 
 def social_network(params: dict[str, Any], rng: np.random.Generator, hood: np.ndarray) -> sp.csr_matrix:
-    """The social ties chosen by ``network``: random (draws), complete or from ``edge_file`` (no draws)."""
+    """The social ties chosen by ``network``.
+
+    ``random``: :func:`social_ties` (the 3 x ties draws of build_world's
+    draw order); ``complete`` (:func:`complete_ties`) and ``file``
+    (``edge_file``, :func:`edge_list_ties`) make no draws.
+    """
     n = hood.shape[0]
     kind = params["network"]
     if kind == "complete":
@@ -254,9 +259,8 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     """Draw one run's initial world.
 
     Draw order: groups (N), capacity (N), thresholds (N), trust (N), initial
-    engagement (N), seed citizens, social ties (3 x ties; none for a
-    complete or file network), outcome noise (M G K), agencies (4 x A),
-    initial network membership (N).
+    engagement (N), seed citizens, social ties (3 x ties), outcome noise
+    (M G K), agencies (4 x A), initial network membership (N).
     """
     d = dims_of(params)
     N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
