@@ -38,7 +38,9 @@ from civsim.params import SCHEMA
 
 THRESHOLD_COLUMN = "threshold"
 EDGE_COLUMNS: tuple[str, str] = ("source", "target")
-_THRESHOLD_FORMAT = "a CSV file with a header 'threshold' and one number in [0, 1] per citizen, in citizen order"
+_THRESHOLD_FORMAT = (
+    "a CSV file with a header 'threshold' and one number in [0, 1] per citizen, in citizen order"
+)
 _EDGE_FORMAT = "a CSV edge list with a header 'source,target' and 0-based citizen indices"
 
 

@@ -154,7 +154,7 @@ def parse_scenario_text(
             if not files:
                 raise UserError(
                     f"{source}: [params] {key} = {value!r} is not allowed here: an uploaded scenario cannot "
-                    "name files on the server; extend a preset that does (e.g. extends = \"granovetter\")"
+                    'name files on the server; extend a preset that does (e.g. extends = "granovetter")'
                 )
             params[key] = inputs.absolute(params[key], Path(source).parent)
     scenario = Scenario(

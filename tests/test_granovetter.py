@@ -28,7 +28,7 @@ from civsim.batch import BatchModel
 from civsim.errors import UserError
 from civsim.model import CivicModel
 from civsim.params import COMPLETE_MAX_CITIZENS, SCHEMA, ParamError, check, resolve
-from civsim.scenario import PRESET_DIR, apply_overrides, load_scenario, parse_scenario_text
+from civsim.scenario import PRESET_DIR, apply_overrides, load_scenario
 from civsim.seeding import mesa_aligned_generator, run_sequence
 from civsim.world import build_world
 
@@ -145,7 +145,9 @@ def test_uniform_thresholds_have_the_mean_and_sd_and_same_later_draws():
     hist, _ = np.histogram(uniform.threshold, bins=10, range=(0.4 - half, 0.4 + half))
     assert hist.min() > 0.9 * hist.mean()  # flat
     # the same normal draw feeds both: thresholds are comonotone, later draws identical
-    assert np.array_equal(np.argsort(normal.threshold, kind="stable"), np.argsort(uniform.threshold, kind="stable"))
+    assert np.array_equal(
+        np.argsort(normal.threshold, kind="stable"), np.argsort(uniform.threshold, kind="stable")
+    )
     assert np.array_equal(normal.trust, uniform.trust) and np.array_equal(normal.engaged, uniform.engaged)
     assert (normal.ties != uniform.ties).nnz == 0
 
@@ -156,9 +158,13 @@ def test_threshold_and_edge_files_round_trip(tmp_path):
     n = 40
     theta = rng.random(n).round(6)
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "thr.csv").write_text("id,threshold\n" + "".join(f"{i},{float(x)!r}\n" for i, x in enumerate(theta)))
+    (tmp_path / "data" / "thr.csv").write_text(
+        "id,threshold\n" + "".join(f"{i},{float(x)!r}\n" for i, x in enumerate(theta))
+    )
     edges = [(0, 1), (1, 0), (2, 2), (3, 39), (3, 39), (39, 5), (10, 11)]
-    (tmp_path / "data" / "ties.csv").write_text("source,target\n" + "".join(f"{a},{b}\n" for a, b in edges) + "\n")
+    (tmp_path / "data" / "ties.csv").write_text(
+        "source,target\n" + "".join(f"{a},{b}\n" for a, b in edges) + "\n"
+    )
     (tmp_path / "s.toml").write_text(
         'description = "files"\n[params]\nn_citizens = 40\nthreshold_distribution = "file"\n'
         'threshold_file = "data/thr.csv"\nnetwork = "file"\nedge_file = "data/ties.csv"\n'
@@ -234,13 +240,21 @@ def test_uploaded_scenarios_cannot_name_server_files():
 BAD_FILES = {
     "missing": ("threshold_file", None, ["threshold_file", "nothere.csv", "file not found", "'threshold'"]),
     "short": ("threshold_file", "threshold\n" + "0.1\n" * 99, ["threshold_file", "99 rows, expected 100"]),
-    "value": ("threshold_file", "threshold\n" + "0.1\n" * 50 + "1.5\n" + "0.1\n" * 49, ["line 52", "'1.5'", "[0, 1]"]),
+    "value": (
+        "threshold_file",
+        "threshold\n" + "0.1\n" * 50 + "1.5\n" + "0.1\n" * 49,
+        ["line 52", "'1.5'", "[0, 1]"],
+    ),
     "word": ("threshold_file", "threshold\nlots\n", ["line 2", "'lots'", "not a number"]),
     "header": ("threshold_file", "theta\n" + "0.1\n" * 100, ["lacks column 'threshold'", "'theta'"]),
     "empty": ("threshold_file", "", ["(empty file)", "lacks column"]),
     "fields": ("threshold_file", "threshold\n0.1\n0.2,3\n", ["line 3", "2 fields, expected 1"]),
     "binary": ("threshold_file", b"\xff\xfe\x00threshold", ["not a text file"]),
-    "edge-range": ("edge_file", "source,target\n0,1\n5,100\n", ["edge_file", "line 3", "target = '100'", "0 to 99"]),
+    "edge-range": (
+        "edge_file",
+        "source,target\n0,1\n5,100\n",
+        ["edge_file", "line 3", "target = '100'", "0 to 99"],
+    ),
     "edge-negative": ("edge_file", "source,target\n-1,3\n", ["source = '-1'", "citizen index"]),
     "edge-float": ("edge_file", "source,target\n1.5,3\n", ["source = '1.5'"]),
     "edge-header": ("edge_file", "from,to\n1,2\n", ["lacks column 'source'", "source,target"]),
@@ -291,8 +305,10 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_cli_bad_files_exit_2_with_one_line(args, expected, tmp_path):
     write_bad(tmp_path, "short")
     write_bad(tmp_path, "edge-range")
-    res = cli(*args, "--steps", "2", "--out", str(tmp_path / "never"), cwd=tmp_path) if args[0] == "run" else cli(
-        *args, cwd=tmp_path
+    res = (
+        cli(*args, "--steps", "2", "--out", str(tmp_path / "never"), cwd=tmp_path)
+        if args[0] == "run"
+        else cli(*args, cwd=tmp_path)
     )
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert res.returncode == 2, res.stderr
