@@ -334,3 +334,11 @@ def test_reading_is_cached_but_sees_changes(tmp_path):
     assert inputs.read_thresholds(str(path), 2).tolist() == [0.1, 0.2]
     path.write_text("threshold\n0.3\n0.4\n0.5\n")
     assert inputs.read_thresholds(str(path), 3).tolist() == [0.3, 0.4, 0.5]
+
+
+def test_agents_page_keeps_the_population_of_a_file_preset():
+    """The Mesa page's citizens slider cannot break a preset whose files fix the population."""
+    from civsim.app.page_agents import AgentViewModel
+
+    assert AgentViewModel(preset="granovetter", n_citizens=500).p["n_citizens"] == N
+    assert AgentViewModel(preset="watts", n_citizens=500).p["n_citizens"] == 500
