@@ -111,24 +111,28 @@ def test_threshold_mapping_counts_exactly():
 def test_normal_thresholds_tip_from_almost_none_to_almost_all():
     """Granovetter's normal case: N = 100, mean 25 of 100; as the spread passes ~12, participation jumps.
 
-    Three independent seed blocks of 20 runs each, on the complete graph with
-    thresholds clip(N(0.25, sd)) and everything else as in the preset.
+    Five independent seed blocks of 20 runs each, on the complete graph with
+    thresholds clip(N(0.25, sd)) and everything else as in the preset. In
+    every block: at spread 6 no run gets beyond a few citizens; at 10 the
+    median run stays at a few percent (an occasional run tips); at 16 the
+    median run and at 22 every run reaches (almost) everyone; and runs end
+    either small or (almost) complete. (Checked offline on 16 blocks.)
     """
     base = {**load_scenario("granovetter").params, "threshold_distribution": "normal", "threshold_mean": 0.25}
     runs = 20
-    for block in range(3):
-        finals = {}
-        for sd in (0.06, 0.10, 0.16, 0.22):
-            p = resolve({**base, "threshold_sd": sd})
-            seeds = [run_sequence(1978 + block, (int(sd * 100), r)) for r in range(runs)]
-            f = BatchModel([p] * runs, seeds).run(120).frame()
-            finals[sd] = f[f.step == 120].sort_values("run")["engagement"].to_numpy()
-        assert finals[0.06].max() <= 0.05 and finals[0.10].mean() <= 0.05, (block, finals[0.10])
+    for block in range(5):
+        spreads = (0.06, 0.10, 0.16, 0.22)
+        points = [resolve({**base, "threshold_sd": sd}) for sd in spreads for _ in range(runs)]
+        seeds = [run_sequence(1978 + block, (int(sd * 100), r)) for sd in spreads for r in range(runs)]
+        f = BatchModel(points, seeds).run(120).frame()
+        end = f[f.step == 120].sort_values("run")["engagement"].to_numpy().reshape(len(spreads), runs)
+        finals = dict(zip(spreads, end, strict=True))
+        assert finals[0.06].max() <= 0.05, (block, finals[0.06])
+        assert np.median(finals[0.10]) <= 0.05, (block, finals[0.10])
+        assert np.median(finals[0.16]) >= 0.95, (block, finals[0.16])
         assert finals[0.22].min() >= 0.95, (block, finals[0.22])
-        assert finals[0.16].mean() > 0.5 > finals[0.10].mean()
-        # a run either stays tiny or takes everyone
-        for e in finals.values():
-            assert np.all((e <= 0.1) | (e == 1.0)), e
+        for e in finals.values():  # bimodal: small or (almost) everyone
+            assert np.all((e <= 0.15) | (e >= 0.95)), (block, e)
 
 
 # ----------------------------------------------------------------------------
