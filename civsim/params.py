@@ -71,6 +71,12 @@ class Param:
     structural : bool
         True when the value shapes the world (sizes, lists) rather than a
         behaviour; such parameters must be equal across runs in one batch.
+
+    Notes
+    -----
+    Type ``"path"`` names a file (``""`` for none): scenario files resolve it
+    relative to themselves, ``--set`` relative to the working directory (see
+    :mod:`civsim.inputs`); the app shows no control for it.
     """
 
     name: str
@@ -86,6 +92,8 @@ class Param:
 
     def allowed(self) -> str:
         """Describe the allowed values in words, for error messages."""
+        if self.type == "path":
+            return "a file path (text; '' for none)"
         if self.type == "bool":
             return "true or false"
         if self.type == "choice":
@@ -126,6 +134,10 @@ class Param:
         if self.type == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
+            raise bad
+        if self.type == "path":
+            if isinstance(value, str) and not any(ch in value for ch in "\0\n\r"):
+                return value.strip()
             raise bad
         if self.type == "list":
             if (
@@ -199,6 +211,14 @@ def _fmt(x: float | None) -> str:
     if x is None:
         return "-inf"
     return f"{x:g}"
+
+
+THRESHOLD_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform", "file")
+"""Where citizens' engagement thresholds come from (``threshold_distribution``)."""
+NETWORKS: tuple[str, ...] = ("random", "complete", "file")
+"""Where the social ties come from (``network``)."""
+COMPLETE_MAX_CITIZENS = 2000
+"""Largest population for ``network = 'complete'`` (N (N - 1) directed ties: 4 million at 2,000)."""
 
 
 def _p(name, type_, default, lo=None, hi=None, unit="", strand="locality", help_="", **kw) -> Param:
@@ -700,6 +720,47 @@ _PARAMS: list[Param] = [
         "engagement",
         "Spread of engagement thresholds across citizens.",
     ),
+    # Classic results (Granovetter 1978): where thresholds and social ties come from
+    _p(
+        "threshold_distribution",
+        "choice",
+        "normal",
+        unit="kind",
+        strand="engagement",
+        help_="Thresholds from a normal or a uniform with threshold_mean and threshold_sd (clipped "
+        "to [0, 1]), or one per citizen from threshold_file.",
+        choices=THRESHOLD_DISTRIBUTIONS,
+    ),
+    _p(
+        "threshold_file",
+        "path",
+        "",
+        unit="CSV",
+        strand="engagement",
+        help_="CSV with a column 'threshold' (a share in [0, 1]), one row per citizen in citizen "
+        "order; used when threshold_distribution = 'file'.",
+    ),
+    _p(
+        "network",
+        "choice",
+        "random",
+        unit="kind",
+        strand="locality",
+        help_="Social ties: 'random' (mean_degree, bridge_share, tie_clustering), 'complete' "
+        f"(everyone tied to everyone; at most {COMPLETE_MAX_CITIZENS} citizens) or 'file' (edge_file).",
+        choices=NETWORKS,
+        structural=True,
+    ),
+    _p(
+        "edge_file",
+        "path",
+        "",
+        unit="CSV",
+        strand="locality",
+        help_="CSV edge list with columns 'source' and 'target' (0-based citizen indices; undirected, "
+        "self-ties dropped, repeats merged); used when network = 'file'.",
+        structural=True,
+    ),
     _p(
         "contagion_weight",
         "float",
@@ -1013,13 +1074,30 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             f"voice_weight + need_weight = {out['voice_weight'] + out['need_weight']:g} is not allowed: "
             "their sum must be at most 1 (the rest is the council's own view)"
         )
+    _check_sources(out)
     return out
+
+
+def _check_sources(p: dict[str, Any]) -> None:
+    """Rules linking threshold_distribution / network to their files and sizes."""
+    for choice, key in (("threshold_distribution", "threshold_file"), ("network", "edge_file")):
+        if p[choice] == "file" and not p[key]:
+            raise ParamError(
+                f"{choice} = 'file' needs {key}: give {key} = \"<a CSV file>\" ({SCHEMA[key].help})"
+            )
+    if p["network"] == "complete" and p["n_citizens"] > COMPLETE_MAX_CITIZENS:
+        raise ParamError(
+            f"network = 'complete' with n_citizens = {p['n_citizens']} is not allowed: a complete graph "
+            f"needs n_citizens <= {COMPLETE_MAX_CITIZENS} (use network = 'random' with a large mean_degree)"
+        )
 
 
 def markdown_table() -> str:
     """The schema as a Markdown table (the parameter table of docs/ODD.md)."""
 
     def fmt(v: Any) -> str:
+        if isinstance(v, str) and not v:
+            return '""'
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, tuple):
@@ -1027,6 +1105,8 @@ def markdown_table() -> str:
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     def allowed(p: Param) -> str:
+        if p.type == "path":
+            return "file path"
         if p.type == "bool":
             return "true/false"
         if p.type == "choice":

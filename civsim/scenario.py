@@ -10,6 +10,11 @@ A scenario file looks like::
     [params]
     austerity_rate = -0.047
 
+File parameters (``threshold_file``, ``edge_file``) are resolved relative to
+the scenario file that names them (``--set`` values relative to the working
+directory) and stored as absolute paths; the files are read and checked when
+the scenario loads.
+
 Every problem is reported as one :class:`~civsim.errors.UserError` line that
 names the file, the key, the value and what is allowed.
 """
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from civsim import inputs
 from civsim.errors import UserError
 from civsim.params import SCHEMA, ParamError, check, resolve
 
@@ -98,9 +104,14 @@ def _read(name_or_path: str | Path) -> tuple[str, str, str]:
 
 
 def parse_scenario_text(
-    text: str, source: str, name: str | None = None, _seen: tuple[str, ...] = ()
+    text: str, source: str, name: str | None = None, _seen: tuple[str, ...] = (), files: bool = True
 ) -> Scenario:
-    """Parse and validate scenario TOML ``text``; ``source`` names it in errors."""
+    """Parse and validate scenario TOML ``text``; ``source`` names it in errors.
+
+    File parameters are resolved relative to ``source``'s folder. With
+    ``files=False`` (text from a browser upload) the text may not name files
+    itself, though a preset it extends may.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -139,14 +150,30 @@ def parse_scenario_text(
             params[key] = check(key, value)
         except ParamError as exc:
             raise UserError(f"{source}: [params] {exc}") from None
+        if key in inputs.path_keys() and params[key]:
+            if not files:
+                raise UserError(
+                    f"{source}: [params] {key} = {value!r} is not allowed here: an uploaded scenario cannot "
+                    'name files on the server; extend a preset that does (e.g. extends = "granovetter")'
+                )
+            params[key] = inputs.absolute(params[key], Path(source).parent)
     scenario = Scenario(
         name=base.name, description=description, params=params, seed=seed, steps=steps, source=source
     )
-    try:
-        resolve(params)
-    except ParamError as exc:
-        raise UserError(f"{source}: [params] {exc}") from None
+    _check_resolved(params, f"{source}: [params]")
     return scenario
+
+
+def _check_resolved(params: dict[str, Any], where: str) -> None:
+    """Resolve ``params`` (cross-parameter rules) and check the files they use; one-line errors."""
+    try:
+        resolved = resolve(params)
+    except ParamError as exc:
+        raise UserError(f"{where} {exc}") from None
+    try:
+        inputs.check_files(resolved)
+    except UserError as exc:
+        raise UserError(f"{where} {exc}") from None
 
 
 def _int_key(data: dict[str, Any], key: str, default: int, source: str, lo: int, hi: int) -> int:
@@ -160,7 +187,10 @@ def _int_key(data: dict[str, Any], key: str, default: int, source: str, lo: int,
 
 
 def apply_overrides(scenario: Scenario, pairs: list[str], source: str = "--set") -> Scenario:
-    """Apply ``key=value`` overrides from the command line (values parsed as TOML, else as text)."""
+    """Apply ``key=value`` overrides from the command line (values parsed as TOML, else as text).
+
+    File parameters are resolved relative to the working directory.
+    """
     params = dict(scenario.params)
     for pair in pairs:
         if "=" not in pair:
@@ -174,10 +204,9 @@ def apply_overrides(scenario: Scenario, pairs: list[str], source: str = "--set")
             params[key] = check(key, value)
         except ParamError as exc:
             raise UserError(f"{source} {exc}") from None
-    try:
-        resolve(params)
-    except ParamError as exc:
-        raise UserError(f"{source} {exc}") from None
+        if key in inputs.path_keys():
+            params[key] = inputs.absolute(params[key], Path.cwd())
+    _check_resolved(params, source)
     return Scenario(
         scenario.name, scenario.description, params, scenario.seed, scenario.steps, scenario.source
     )

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import ndtr
 
-from civsim import rules
+from civsim import inputs, rules
 
 SECTORS: tuple[str, ...] = ("public", "ngo", "voluntary", "business")
 SECTOR_PATTERN: tuple[int, ...] = (0, 0, 1, 2, 0, 3)
@@ -212,6 +213,69 @@ def _partners(ends, kind, pos, hood, starts, sizes, window, bridge_share, cluste
     return np.where(is_bridge, anyone, np.where(is_near, near, local))
 
 
+def initial_thresholds(params: dict[str, Any], z: np.ndarray) -> np.ndarray:
+    r"""Citizens' engagement thresholds from one standard normal draw ``z`` (N,).
+
+    With mean :math:`\mu` = ``threshold_mean`` and spread :math:`\sigma` =
+    ``threshold_sd``, by ``threshold_distribution``:
+
+    - ``normal``: :math:`\theta = \mathrm{clip}(\mu + \sigma z, 0, 1)`;
+    - ``uniform``: :math:`\theta = \mathrm{clip}(\mu + \sigma\sqrt 3\,(2\Phi(z) - 1), 0, 1)`,
+      uniform on :math:`[\mu - \sqrt 3\sigma, \mu + \sqrt 3\sigma]`, which has mean
+      :math:`\mu` and standard deviation :math:`\sigma` (before clipping);
+      :math:`\Phi(z)` is uniform on (0, 1) (probability integral transform);
+    - ``file``: one value per citizen from ``threshold_file`` (``z`` unused).
+
+    The normal draw is made in every case, so every later draw of the world
+    (trust, engagement, ties, ...) is the same whichever distribution is chosen.
+    """
+    kind = params["threshold_distribution"]
+    if kind == "file":
+        return inputs.read_thresholds(params["threshold_file"], z.shape[0])
+    mean, sd = params["threshold_mean"], params["threshold_sd"]
+    if kind == "uniform":
+        return np.clip(mean + sd * np.sqrt(3.0) * (2.0 * ndtr(z) - 1.0), 0.0, 1.0)
+    return np.clip(mean + sd * z, 0.0, 1.0)
+
+
+def social_network(params: dict[str, Any], rng: np.random.Generator, hood: np.ndarray) -> sp.csr_matrix:
+    """The social ties chosen by ``network``.
+
+    ``random``: :func:`social_ties` (the 3 x ties draws of build_world's
+    draw order); ``complete`` (:func:`complete_ties`) and ``file``
+    (``edge_file``, :func:`edge_list_ties`) make no draws.
+    """
+    n = hood.shape[0]
+    kind = params["network"]
+    if kind == "complete":
+        return complete_ties(n)
+    if kind == "file":
+        return edge_list_ties(n, *inputs.read_edges(params["edge_file"], n))
+    return social_ties(rng, hood, params["mean_degree"], params["bridge_share"], params["tie_clustering"])
+
+
+def complete_ties(n: int) -> sp.csr_matrix:
+    """Everyone tied to everyone else: (n, n) symmetric 0/1, degree n - 1, no self-ties."""
+    itype = np.int32 if n * n < np.iinfo(np.int32).max else np.int64
+    others = np.arange(n, dtype=itype)[None, :].repeat(n, axis=0)
+    indices = others[~np.eye(n, dtype=bool)]
+    indptr = (np.arange(n + 1) * (n - 1)).astype(itype)
+    return sp.csr_matrix((np.ones(indices.size, dtype=np.float32), indices, indptr), shape=(n, n))
+
+
+def edge_list_ties(n: int, i: np.ndarray, j: np.ndarray) -> sp.csr_matrix:
+    """(n, n) symmetric 0/1 ties from an undirected edge list (self-ties dropped, repeats once)."""
+    keep = i != j
+    i, j = i[keep], j[keep]
+    itype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    rows = np.concatenate([i, j]).astype(itype)
+    cols = np.concatenate([j, i]).astype(itype)
+    adj = sp.coo_matrix((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(n, n)).tocsr()
+    adj.data[:] = 1.0
+    adj.sort_indices()
+    return adj
+
+
 def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     """Draw one run's initial world.
 
@@ -233,7 +297,7 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     marg = group > 0
     cap_mean = params["capacity_mean"] * (1.0 - params["marginalised_capacity_penalty"] * marg)
     capacity = np.clip(cap_mean + params["capacity_sd"] * rng.standard_normal(N), 0.05, 1.0)
-    threshold = np.clip(params["threshold_mean"] + params["threshold_sd"] * rng.standard_normal(N), 0.0, 1.0)
+    threshold = initial_thresholds(params, rng.standard_normal(N))
     trust = np.clip(params["trust_initial"] + 0.1 * rng.standard_normal(N), 0.0, 1.0)
     del u_group, cap_mean
     barrier = params["participation_barrier"] * (1.0 - params["outreach"])
@@ -241,7 +305,7 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
     n_seed = min(params["seed_engaged"], N)
     if n_seed:
         engaged[rng.choice(N, size=n_seed, replace=False)] = True
-    ties = social_ties(rng, hood, params["mean_degree"], params["bridge_share"], params["tie_clustering"])
+    ties = social_network(params, rng, hood)
 
     pop = np.bincount(hood * G + group, minlength=M * G).reshape(M, G).astype(float)
     gradient = params["neighbourhood_spread"] * ((np.arange(M) + 0.5) / M - 0.5) * 2

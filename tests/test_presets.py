@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from civsim import metrics
+from civsim import inputs, metrics
 from civsim.batch import BatchModel
 from civsim.params import resolve
 from civsim.scenario import list_presets, load_scenario, preset_names
@@ -29,6 +29,8 @@ EXPECTED_PRESETS = {
     "austerity_whole_system",
     "baseline",
     "coproduction",
+    "granovetter",
+    "granovetter_perturbed",
     "grassroots_weak_council",
     "inclusive",
     "shock_recovery",
@@ -41,9 +43,14 @@ EXPECTED_PRESETS = {
 def preset_runs(name: str) -> pd.DataFrame:
     """R replicates of a preset at N citizens for its own number of steps (cached per worker)."""
     scen = load_scenario(name)
-    params = resolve({**scen.params, "n_citizens": N})
+    params = resolve({**scen.params, **population(scen.resolved)})
     seeds = [run_sequence(scen.seed, (r,)) for r in range(R)]
     return BatchModel([params] * R, seeds).run(scen.steps).frame()
+
+
+def population(params: dict) -> dict:
+    """``n_citizens = N``, unless the preset reads per-citizen files (whose length fixes it)."""
+    return {} if inputs.used_files(params) else {"n_citizens": N}
 
 
 def final(name: str, column: str) -> np.ndarray:
@@ -178,6 +185,12 @@ def test_shock_recovery_claims():
 
 def test_social_value_claims():
     compare("baseline", "social_value", "outcome_index_council", "up", 0.005)
+
+
+def test_granovetter_claims():
+    """Everyone ends engaged; perturbed, only the instigator (every replicate)."""
+    assert (final("granovetter", "engagement") == 1.0).all()
+    assert (final("granovetter_perturbed", "engagement") == 0.01).all()
 
 
 def test_watts_preset_is_pure_contagion():

@@ -16,6 +16,7 @@ import numpy as np
 import solara
 from mesa.visualization import SolaraViz, make_plot_component
 
+from civsim import inputs
 from civsim import params as P
 from civsim.app import common, drawings
 from civsim.app.common import SvgView
@@ -53,7 +54,10 @@ class AgentViewModel(CivicModel):
             seed = int(str(seed).strip() or 0)
         except ValueError:
             seed = 0
-        super().__init__({**base.params, **overrides}, seed=seed)
+        params = {**base.params, **overrides}
+        if inputs.used_files(P.resolve(base.params)):  # per-citizen files fix the population
+            params["n_citizens"] = base.params["n_citizens"]
+        super().__init__(params, seed=seed)
 
 
 def solaraviz_params(names: tuple[str, ...] = LEVERS, citizens: int = AGENT_CITIZENS) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Parameter controls generated from :data:`civsim.params.SCHEMA`.
 
-One control per parameter (lists are skipped): a slider for numbers, an
+One control per parameter (lists and file paths are skipped): a slider for numbers, an
 integer slider for small integer ranges, a number box for huge integer
 ranges (citizens, months), a switch for booleans and a select for choices.
 They are grouped by strand, the six strands of the source texts first, and
@@ -40,10 +40,10 @@ def strand_order() -> list[str]:
 
 
 def grouped_params() -> dict[str, list[P.Param]]:
-    """Editable parameters by strand, in display order (lists are not editable here)."""
+    """Editable parameters by strand, in display order (lists and file paths are not editable here)."""
     out: dict[str, list[P.Param]] = {s: [] for s in strand_order()}
     for p in P.SCHEMA.values():
-        if p.type == "list":
+        if p.type in ("list", "path"):
             continue
         out.setdefault(p.strand, []).append(p)
     return {k: ps for k, ps in out.items() if ps}

@@ -33,7 +33,7 @@ def parse_upload(filename: str, data: bytes) -> Scenario:
     except UnicodeDecodeError:
         raise UserError(f"{name}: not a text file (expected UTF-8 TOML)") from None
     try:
-        scenario = parse_scenario_text(text, name)
+        scenario = parse_scenario_text(text, name, files=False)  # no server paths from a browser
     except UserError:
         raise
     except Exception as exc:  # anything unexpected still becomes one line, never a traceback
