@@ -199,7 +199,6 @@ def _choose(traj: pd.DataFrame, min_density: float) -> tuple[int, bool]:
 def _prim(x: pd.DataFrame, y: np.ndarray, *, min_density: float, box: int | None, max_boxes: int,
           peel_alpha: float, paste_alpha: float, mass_min: float) -> tuple[list[Box], list[pd.DataFrame], list[str]]:
     import prim
-    from prim.prim_box import PrimBox
 
     n, total = len(y), int(y.sum())
     remaining = np.arange(n)
@@ -233,17 +232,51 @@ def _prim(x: pd.DataFrame, y: np.ndarray, *, min_density: float, box: int | None
             if not met:
                 notes.append(f"no box on the peeling trajectory reaches density {min_density:.2f}; "
                              f"took the densest ({traj['density'][i]:.2f})")
-        pbox.select(i)
-        chosen = PrimBox(p, pbox._box_lims[i], pbox.yi)
-        pasted = p._paste(chosen)  # the package's pasting step, applied to the chosen box
-        lims = _restricted(pasted._box_lims[-1], xr)
+        chosen = _restricted(pbox._box_lims[i], xr)
+        lims = paste(xr, yr, chosen, paste_alpha=paste_alpha, mass_min=p.mass_min, prim_obj=p)
         inside_r = in_limits(xr, lims)
         cov, den, mas, rows, cases = _stats(inside_r, yr, n, total)
-        bx = Box(lims, cov * 1.0, den, mas, rows, cases, quasi_p(xr, yr, lims), i, len(pasted._box_lims) > 1)
+        bx = Box(lims, cov, den, mas, rows, cases, quasi_p(xr, yr, lims), i, lims != chosen)
         boxes.append(bx)
         trajectories.append(traj)
         remaining = remaining[~inside_r]
     return boxes, trajectories, notes
+
+
+def paste(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]], *,
+          paste_alpha: float = 0.05, mass_min: float = 0.05, prim_obj: Any = None) -> dict[str, tuple[float, float]]:
+    """Paste a box: widen one restricted side at a time by ``paste_alpha`` of
+    the rows beyond it, while that raises density (Friedman and Fisher 1999,
+    section 8). Uses the ``prim`` package's pasting step.
+
+    Parameters
+    ----------
+    x, y : the rows the box was found on, and their cases of interest.
+    limits : the box (restricted factors only).
+    prim_obj : prim.Prim, optional
+        The ``Prim`` object over ``x, y`` if one exists already.
+
+    Returns
+    -------
+    dict
+        The pasted box's restricted factors.
+    """
+    import prim
+    from prim.prim_box import PrimBox
+
+    p = prim_obj if prim_obj is not None else prim.Prim(
+        x.reset_index(drop=True), np.asarray(y, dtype=bool), threshold=0.5, threshold_type=">",
+        paste_alpha=paste_alpha, mass_min=mass_min)
+    lims = np.copy(p._box_init)
+    for name, (lo, hi) in limits.items():  # within the data's own range, as the package expects
+        lims[name][0] = max(lo, float(p._box_init[name][0]))
+        lims[name][1] = min(hi, float(p._box_init[name][1]))
+    inside = np.nonzero(in_limits(x, limits))[0]
+    box = PrimBox(p, lims, inside)
+    # the package pastes only the last box of a peeling trajectory (inside find_box); this
+    # applies the same step to the box the rule chose
+    box = p._paste(box)
+    return _restricted(box._box_lims[-1], x)
 
 
 def _cart(x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int, mass_min: float,
@@ -256,29 +289,32 @@ def _cart(x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int,
     clf.fit(x.to_numpy(float), y.astype(int))
     tree = clf.tree_
     names = list(x.columns)
-    bounds: dict[int, dict[str, list[float]]] = {}
+    X = x.to_numpy(float)
 
-    def walk(node: int, lims: dict[str, list[float]]) -> None:
+    def majority(node: int) -> int:
+        return int(np.argmax(tree.value[node][0]))
+
+    def regions(node: int, lims: dict[str, list[float]]) -> list[tuple[int, dict[str, list[float]]]]:
+        """Leaves, with sibling leaves of the same class merged back into their parent
+        (a split that changes no prediction is not a condition)."""
         if tree.children_left[node] == -1:
-            bounds[node] = lims
-            return
+            return [(node, lims)]
         f, thr = names[tree.feature[node]], float(tree.threshold[node])
-        left = {k: list(v) for k, v in lims.items()}
-        right = {k: list(v) for k, v in lims.items()}
-        left.setdefault(f, [-math.inf, math.inf])[1] = min(left.get(f, [-math.inf, math.inf])[1], thr)
-        right.setdefault(f, [-math.inf, math.inf])[0] = max(right.get(f, [-math.inf, math.inf])[0], thr)
-        walk(int(tree.children_left[node]), left)
-        walk(int(tree.children_right[node]), right)
+        lo, hi = lims.get(f, [-math.inf, math.inf])
+        left = regions(int(tree.children_left[node]), {**lims, f: [lo, min(hi, thr)]})
+        right = regions(int(tree.children_right[node]), {**lims, f: [max(lo, thr), hi]})
+        if len(left) == len(right) == 1 and majority(left[0][0]) == majority(right[0][0]):
+            return [(node, lims)]
+        return left + right
 
-    walk(0, {})
-    leaf_of = clf.apply(x.to_numpy(float))
+    member = clf.decision_path(X).tocsc()
     candidates = []
-    for leaf, lims in bounds.items():
-        inside = leaf_of == leaf
+    for node, lims in regions(0, {}):
+        inside = member[:, node].toarray().ravel().astype(bool)
         if not inside.any():
             continue
         cov, den, mas, rows, cases = _stats(inside, y, n, total)
-        # a leaf's left side is "<= thr" and its right side "> thr": report the data's own extent
+        # a side "<= thr" / "> thr" is reported as the data's own extent inside the region
         limits = {}
         for f, (lo, hi) in lims.items():
             v = x.loc[inside, f]

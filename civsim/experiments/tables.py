@@ -142,6 +142,8 @@ def check_factors(ds: Dataset, factors: list[str] | None, metric: str) -> list[s
     """
     cols = list(ds.frame.columns)
     names = factors if factors else [f for f in ds.factors if f != metric]
+    if not factors and ds.kind == "table":  # by default, the numeric columns only
+        names = [f for f in names if pd.api.types.is_numeric_dtype(ds.frame[f])]
     if not names:
         raise UserError(f"{ds.source}: no factors to analyse; name them with --factors a,b,...")
     for f in names:
