@@ -76,6 +76,10 @@ class Robustness:
         return "p10" if self.higher_is_better else "p90"
 
 
+def _plain(v: object) -> object:
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def value_cube(frame: pd.DataFrame, metric: str, strategies: list[str] | None = None
                ) -> tuple[np.ndarray, list[str], list, int]:
     """``V[s, f, r]``: the metric per strategy, future and replicate (NaN where missing).
@@ -171,7 +175,7 @@ def robustness(
     missing = np.isnan(cube).all(axis=2)
     if missing.any():
         s, f = np.argwhere(missing)[0]
-        raise UserError(f"strategy {names[s]!r} has no finite {metric} in future {futures[f]!r} "
+        raise UserError(f"strategy {names[s]!r} has no finite {metric} in future {_plain(futures[f])!r} "
                         f"({int(missing.sum())} strategy-future pairs missing); the comparison needs every pair")
     v = np.nanmean(cube, axis=2)
     point = _stats(v, higher_is_better, threshold)
