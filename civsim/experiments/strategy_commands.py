@@ -169,8 +169,9 @@ def print_robustness(r) -> None:  # noqa: ANN001 - Robustness
                     f"({'higher' if r.higher_is_better else 'lower'} is better; [{pct}% interval over replicates])")
     t.add_column("strategy")
     cols = ["mean", r.tail_name] + (["satisficing"] if r.threshold is not None else []) + ["max_regret", "mean_regret"]
-    heads = {"satisficing": f"satisficing (>= {r.threshold:g})" if r.higher_is_better else
-             f"satisficing (<= {r.threshold:g})" if r.threshold is not None else ""}
+    heads = {}
+    if r.threshold is not None:
+        heads["satisficing"] = f"satisficing ({'>=' if r.higher_is_better else '<='} {r.threshold:g})"
     for c in cols:
         t.add_column(heads.get(c, c.replace("_", " ")), justify="right")
     for _, row in r.table.iterrows():
