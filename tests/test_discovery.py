@@ -69,8 +69,14 @@ def test_irrelevant_restriction_gets_a_large_quasi_p():
 
 
 def test_box_rule_takes_most_coverage_at_the_density_asked_for():
-    traj = pd.DataFrame({"coverage": [1.0, 0.9, 0.8, 0.7, 0.5], "density": [0.2, 0.6, 0.82, 0.85, 0.99],
-                         "mass": [1.0, 0.5, 0.3, 0.25, 0.1], "res_dim": [0, 1, 2, 1, 3]})
+    traj = pd.DataFrame(
+        {
+            "coverage": [1.0, 0.9, 0.8, 0.7, 0.5],
+            "density": [0.2, 0.6, 0.82, 0.85, 0.99],
+            "mass": [1.0, 0.5, 0.3, 0.25, 0.1],
+            "res_dim": [0, 1, 2, 1, 3],
+        }
+    )
     assert _choose(traj, 0.8) == (2, True)
     assert _choose(traj, 0.9) == (4, True)
     assert _choose(traj, 0.995) == (4, False)  # none reaches it: the densest
@@ -155,8 +161,18 @@ def test_cli_writes_boxes_and_figures(tmp_path):
     table.to_csv(tmp_path / "t.csv", index=False)
     for method in ("prim", "cart"):
         out = tmp_path / method
-        res = _invoke("discover", str(tmp_path / "t.csv"), "--metric", "m", "--below", "0.5",
-                      "--method", method, "--out", str(out))
+        res = _invoke(
+            "discover",
+            str(tmp_path / "t.csv"),
+            "--metric",
+            "m",
+            "--below",
+            "0.5",
+            "--method",
+            method,
+            "--out",
+            str(out),
+        )
         assert res.exit_code == 0, res.output
         doc = json.loads((out / "boxes.json").read_text())
         assert set(doc["boxes"][0]["limits"]) == {"a", "b"}
@@ -169,8 +185,18 @@ def test_cli_reads_parquet_and_restricts_to_given_factors(tmp_path):
     x, y = synthetic()
     x.assign(m=y).to_parquet(tmp_path / "t.parquet")
     out = tmp_path / "o"
-    res = _invoke("discover", str(tmp_path / "t.parquet"), "-m", "m", "--below", "0.5",
-                  "--factors", "a,c,d", "--out", str(out))
+    res = _invoke(
+        "discover",
+        str(tmp_path / "t.parquet"),
+        "-m",
+        "m",
+        "--below",
+        "0.5",
+        "--factors",
+        "a,c,d",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "boxes.json").read_text())
     assert doc["factors"] == ["a", "c", "d"] and set(doc["boxes"][0]["limits"]) <= {"a", "c", "d"}

@@ -15,8 +15,12 @@ VALUES = {"A": [0.5, 0.6, 0.2, 0.9], "B": [0.4, 0.7, 0.5, 0.6], "C": [0.6, 0.1, 
 
 
 def table(values=VALUES, reps: int = 1) -> pd.DataFrame:
-    rows = [{"strategy": s, "future": f, "replicate": r, "m": v}
-            for s, vs in values.items() for f, v in enumerate(vs) for r in range(reps)]
+    rows = [
+        {"strategy": s, "future": f, "replicate": r, "m": v}
+        for s, vs in values.items()
+        for f, v in enumerate(vs)
+        for r in range(reps)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -73,7 +77,9 @@ def test_replicates_are_averaged_and_the_bootstrap_is_paired():
     t = by_strategy(r)
     # B beats A by exactly 0.1 in every replicate: A's regret is 0.1 in every bootstrap draw
     assert t.loc["A", "max_regret"] == pytest.approx(0.1)
-    assert t.loc["A", "max_regret_lo"] == pytest.approx(0.1) and t.loc["A", "max_regret_hi"] == pytest.approx(0.1)
+    assert t.loc["A", "max_regret_lo"] == pytest.approx(0.1) and t.loc["A", "max_regret_hi"] == pytest.approx(
+        0.1
+    )
     assert t.loc["B", "max_regret"] == pytest.approx(0.0)
     # the mean moves with the shared noise: a real interval around the estimate
     assert t.loc["A", "mean_lo"] < t.loc["A", "mean"] < t.loc["A", "mean_hi"]
@@ -92,8 +98,21 @@ def test_bad_tables_are_refused():
 def test_cli_table_csv_and_figure(tmp_path):
     table(reps=3).to_csv(tmp_path / "t.csv", index=False)
     out = tmp_path / "o"
-    res = CliRunner().invoke(app, ["robust", str(tmp_path / "t.csv"), "--metric", "m", "--threshold", "0.5",
-                                   "--out", str(out), "--boot", "50"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "robust",
+            str(tmp_path / "t.csv"),
+            "--metric",
+            "m",
+            "--threshold",
+            "0.5",
+            "--out",
+            str(out),
+            "--boot",
+            "50",
+        ],
+    )
     assert res.exit_code == 0, res.output
     got = pd.read_csv(out / "robustness.csv").set_index("strategy")
     assert got.loc["C", "max_regret"] == pytest.approx(0.6)

@@ -42,7 +42,9 @@ n_neighbourhoods = 2
 n_agencies = 4
 """
 
-GOOD = BASE + """
+GOOD = (
+    BASE
+    + """
 [uncertainties]
 austerity_rate = { range = [-0.1, 0.0] }
 participation_barrier = { range = [0.0, 0.5] }
@@ -63,6 +65,7 @@ outreach = 0.7
 [levers]
 outreach = { range = [0.0, 1.0] }
 """
+)
 
 
 def write(tmp_path: Path, text: str, name: str = "sx.toml") -> Path:
@@ -87,16 +90,27 @@ def test_parses_futures_strategies_and_levers(tmp_path):
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        (("convening_funds = 0.1", "conveningfunds = 0.1"), "[strategies.convening] conveningfunds: unknown parameter"),
+        (
+            ("convening_funds = 0.1", "conveningfunds = 0.1"),
+            "[strategies.convening] conveningfunds: unknown parameter",
+        ),
         (("outreach = 0.7", "austerity_rate = -0.05"), "austerity_rate is an uncertainty"),
         (("outreach = 0.7", "outreach = 7.0"), "outreach = 7.0 is not allowed"),
-        (("[strategies.grants]", "[strategies.\"bad name\"]"), "the name 'bad name' is not allowed"),
-        (("austerity_rate = { range", "austerity_rat = { range"), "[uncertainties] austerity_rat: unknown parameter"),
+        (("[strategies.grants]", '[strategies."bad name"]'), "the name 'bad name' is not allowed"),
+        (
+            ("austerity_rate = { range", "austerity_rat = { range"),
+            "[uncertainties] austerity_rat: unknown parameter",
+        ),
         (("[uncertainties]", "[factors]"), "rename [factors] to [uncertainties]"),
-        (('kind = "lhs"\nsamples = 6', 'kind = "morris"\ntrajectories = 4'), "'morris' is not allowed for futures"),
+        (
+            ('kind = "lhs"\nsamples = 6', 'kind = "morris"\ntrajectories = 4'),
+            "'morris' is not allowed for futures",
+        ),
         (("outreach = { range = [0.0, 1.0] }", "outreach = [0.1, 0.2]"), "[levers] outreach: give range"),
-        (("outreach = { range = [0.0, 1.0] }", "participation_barrier = { range = [0.0, 1.0] }"),
-         "[levers] participation_barrier: participation_barrier is an uncertainty"),
+        (
+            ("outreach = { range = [0.0, 1.0] }", "participation_barrier = { range = [0.0, 1.0] }"),
+            "[levers] participation_barrier: participation_barrier is an uncertainty",
+        ),
     ],
 )
 def test_bad_files_give_one_line(tmp_path, change, needle):
@@ -160,7 +174,9 @@ def test_resume_runs_only_what_is_missing_and_refuses_a_changed_file(tmp_path):
     assert all(r.runs_run == 0 for n, r in again.results.items() if n != "grants")
     after = {p: p.read_bytes() for p in sorted(out.rglob("part-*.parquet"))}
     assert after == before  # the rerun chunk is bit-identical
-    changed = load_strategy_experiment(write(tmp_path, GOOD.replace("outreach = 0.7", "outreach = 0.8"), "c.toml"))
+    changed = load_strategy_experiment(
+        write(tmp_path, GOOD.replace("outreach = 0.7", "outreach = 0.8"), "c.toml")
+    )
     with pytest.raises(UserError, match="holds results of a different strategy experiment") as info:
         run_strategies(changed, out, workers=1, engine="toy")
     assert "strategies" in str(info.value)
@@ -179,13 +195,27 @@ def test_sweep_discover_and_robust_through_the_cli(tmp_path):
     assert list(table["strategy"]) == ["status_quo", "convening", "grants", "outreach"]
     assert np.isclose(table["max_regret"].min(), 0.0)
     med = float(pd.read_parquet(out)["final_outcome_index"].median())
-    r = CliRunner().invoke(app, ["discover", str(out), "--metric", "final_outcome_index", "--below", f"{med}"])
+    r = CliRunner().invoke(
+        app, ["discover", str(out), "--metric", "final_outcome_index", "--below", f"{med}"]
+    )
     assert r.exit_code == 2 and "choose one with --strategy NAME" in r.stderr
-    r = CliRunner().invoke(app, ["discover", str(out), "--strategy", "status_quo", "--metric",
-                                 "final_outcome_index", "--below", "0.0"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "discover",
+            str(out),
+            "--strategy",
+            "status_quo",
+            "--metric",
+            "final_outcome_index",
+            "--below",
+            "0.0",
+        ],
+    )
     assert r.exit_code == 2 and "no row has final_outcome_index below 0" in r.stderr
-    r = CliRunner().invoke(app, ["discover", str(out), "--strategy", "nope", "--metric",
-                                 "final_outcome_index", "--below", "0.5"])
+    r = CliRunner().invoke(
+        app, ["discover", str(out), "--strategy", "nope", "--metric", "final_outcome_index", "--below", "0.5"]
+    )
     assert r.exit_code == 2 and "--strategy 'nope' is not in the results" in r.stderr
 
 

@@ -179,10 +179,17 @@ def _restricted(lims: Any, x: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _stats(inside: np.ndarray, y: np.ndarray, n_total: int, cases_total: int) -> tuple[float, float, float, int, int]:
+def _stats(
+    inside: np.ndarray, y: np.ndarray, n_total: int, cases_total: int
+) -> tuple[float, float, float, int, int]:
     rows, cases = int(inside.sum()), int(y[inside].sum())
-    return (cases / cases_total if cases_total else 0.0, cases / rows if rows else 0.0,
-            rows / n_total, rows, cases)
+    return (
+        cases / cases_total if cases_total else 0.0,
+        cases / rows if rows else 0.0,
+        rows / n_total,
+        rows,
+        cases,
+    )
 
 
 def _choose(traj: pd.DataFrame, min_density: float) -> tuple[int, bool]:
@@ -191,13 +198,24 @@ def _choose(traj: pd.DataFrame, min_density: float) -> tuple[int, bool]:
     value: whether the rule was met."""
     ok = traj[traj["density"] >= min_density - 1e-12]
     if len(ok):
-        best = ok.sort_values(["coverage", "res_dim", "density"], ascending=[False, True, False], kind="stable")
+        best = ok.sort_values(
+            ["coverage", "res_dim", "density"], ascending=[False, True, False], kind="stable"
+        )
         return int(best.index[0]), True
     return int(traj["density"].idxmax()), False
 
 
-def _prim(x: pd.DataFrame, y: np.ndarray, *, min_density: float, box: int | None, max_boxes: int,
-          peel_alpha: float, paste_alpha: float, mass_min: float) -> tuple[list[Box], list[pd.DataFrame], list[str]]:
+def _prim(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    min_density: float,
+    box: int | None,
+    max_boxes: int,
+    peel_alpha: float,
+    paste_alpha: float,
+    mass_min: float,
+) -> tuple[list[Box], list[pd.DataFrame], list[str]]:
     import prim
 
     n, total = len(y), int(y.sum())
@@ -207,31 +225,44 @@ def _prim(x: pd.DataFrame, y: np.ndarray, *, min_density: float, box: int | None
         xr, yr = x.iloc[remaining].reset_index(drop=True), y[remaining]
         if yr.sum() == 0 or len(yr) < 2:
             break
-        p = prim.Prim(xr, yr.astype(bool), threshold=0.5, threshold_type=">", peel_alpha=peel_alpha,
-                      paste_alpha=paste_alpha, mass_min=min(1.0, mass_min * n / len(yr)))
+        p = prim.Prim(
+            xr,
+            yr.astype(bool),
+            threshold=0.5,
+            threshold_type=">",
+            peel_alpha=peel_alpha,
+            paste_alpha=paste_alpha,
+            mass_min=min(1.0, mass_min * n / len(yr)),
+        )
         pbox = p.find_box()
         t = pbox.peeling_trajectory.reset_index(drop=True)
         mass = t["mass"].to_numpy(dtype=float)
         grows = np.nonzero(np.diff(mass) > 0)[0]  # pasting only ever adds rows, peeling only removes them
         n_peel = int(grows[0]) + 1 if len(grows) else len(t)
         scale_c, scale_m = yr.sum() / total, len(yr) / n
-        traj = pd.DataFrame({
-            "coverage": t["coverage"].to_numpy(float)[:n_peel] * scale_c,
-            "density": t["density"].to_numpy(float)[:n_peel],
-            "mass": mass[:n_peel] * scale_m,
-            "res_dim": t["res dim"].to_numpy(int)[:n_peel],
-        })
+        traj = pd.DataFrame(
+            {
+                "coverage": t["coverage"].to_numpy(float)[:n_peel] * scale_c,
+                "density": t["density"].to_numpy(float)[:n_peel],
+                "mass": mass[:n_peel] * scale_m,
+                "res_dim": t["res dim"].to_numpy(int)[:n_peel],
+            }
+        )
         if k == 0 and box is not None:
             if not 0 <= box < n_peel:
-                raise UserError(f"--box {box} is not allowed: the peeling trajectory has boxes 0..{n_peel - 1}")
+                raise UserError(
+                    f"--box {box} is not allowed: the peeling trajectory has boxes 0..{n_peel - 1}"
+                )
             i, met = box, True
         else:
             i, met = _choose(traj, min_density)
             if not met and k > 0:
                 break  # later boxes only when they reach the density asked for
             if not met:
-                notes.append(f"no box on the peeling trajectory reaches density {min_density:.2f}; "
-                             f"took the densest ({traj['density'][i]:.2f})")
+                notes.append(
+                    f"no box on the peeling trajectory reaches density {min_density:.2f}; "
+                    f"took the densest ({traj['density'][i]:.2f})"
+                )
         chosen = _restricted(pbox._box_lims[i], xr)
         lims = paste(xr, yr, chosen, paste_alpha=paste_alpha, mass_min=p.mass_min, prim_obj=p)
         inside_r = in_limits(xr, lims)
@@ -243,8 +274,15 @@ def _prim(x: pd.DataFrame, y: np.ndarray, *, min_density: float, box: int | None
     return boxes, trajectories, notes
 
 
-def paste(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]], *,
-          paste_alpha: float = 0.05, mass_min: float = 0.05, prim_obj: Any = None) -> dict[str, tuple[float, float]]:
+def paste(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    limits: dict[str, tuple[float, float]],
+    *,
+    paste_alpha: float = 0.05,
+    mass_min: float = 0.05,
+    prim_obj: Any = None,
+) -> dict[str, tuple[float, float]]:
     """Paste a box: widen one restricted side at a time by ``paste_alpha`` of
     the rows beyond it, while that raises density (Friedman and Fisher 1999,
     section 8). Uses the ``prim`` package's pasting step.
@@ -264,9 +302,18 @@ def paste(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]
     import prim
     from prim.prim_box import PrimBox
 
-    p = prim_obj if prim_obj is not None else prim.Prim(
-        x.reset_index(drop=True), np.asarray(y, dtype=bool), threshold=0.5, threshold_type=">",
-        paste_alpha=paste_alpha, mass_min=mass_min)
+    p = (
+        prim_obj
+        if prim_obj is not None
+        else prim.Prim(
+            x.reset_index(drop=True),
+            np.asarray(y, dtype=bool),
+            threshold=0.5,
+            threshold_type=">",
+            paste_alpha=paste_alpha,
+            mass_min=mass_min,
+        )
+    )
     lims = np.copy(p._box_init)
     for name, (lo, hi) in limits.items():  # within the data's own range, as the package expects
         lims[name][0] = max(lo, float(p._box_init[name][0]))
@@ -279,13 +326,15 @@ def paste(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]
     return _restricted(box._box_lims[-1], x)
 
 
-def _cart(x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int, mass_min: float,
-          max_depth: int) -> tuple[list[Box], list[str], Any]:
+def _cart(
+    x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int, mass_min: float, max_depth: int
+) -> tuple[list[Box], list[str], Any]:
     from sklearn.tree import DecisionTreeClassifier
 
     n, total = len(y), int(y.sum())
-    clf = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=max(1, math.ceil(mass_min * n)),
-                                 random_state=0)
+    clf = DecisionTreeClassifier(
+        max_depth=max_depth, min_samples_leaf=max(1, math.ceil(mass_min * n)), random_state=0
+    )
     clf.fit(x.to_numpy(float), y.astype(int))
     tree = clf.tree_
     names = list(x.columns)
@@ -318,8 +367,10 @@ def _cart(x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int,
         limits = {}
         for f, (lo, hi) in lims.items():
             v = x.loc[inside, f]
-            limits[f] = (float(v.min()) if lo > -math.inf else float(x[f].min()),
-                         float(v.max()) if hi < math.inf else float(x[f].max()))
+            limits[f] = (
+                float(v.min()) if lo > -math.inf else float(x[f].min()),
+                float(v.max()) if hi < math.inf else float(x[f].max()),
+            )
             if limits[f] == (float(x[f].min()), float(x[f].max())):
                 del limits[f]
         candidates.append(Box(limits, cov, den, mas, rows, cases, quasi_p(x, y, limits)))
@@ -391,8 +442,12 @@ def discover(
     """
     if method not in METHODS:
         raise UserError(f"--method {method!r} is not allowed: expected prim or cart")
-    for name, v in (("--min-density", min_density), ("--peel-alpha", peel_alpha),
-                    ("--paste-alpha", paste_alpha), ("--mass-min", mass_min)):
+    for name, v in (
+        ("--min-density", min_density),
+        ("--peel-alpha", peel_alpha),
+        ("--paste-alpha", paste_alpha),
+        ("--mass-min", mass_min),
+    ):
         if not 0 < v <= 1:
             raise UserError(f"{name} {v} is not allowed: expected a number in (0, 1]")
     values = np.asarray(values, dtype=float)
@@ -408,25 +463,59 @@ def discover(
     word = "below" if direction == "below" else "above"
     if not y.any():
         lo, hi = np.nanmin(values), np.nanmax(values)
-        raise UserError(f"--{word} {threshold:g}: no row has {metric} {word} {threshold:g} "
-                        f"(it ranges from {lo:.4g} to {hi:.4g}); choose another threshold")
+        raise UserError(
+            f"--{word} {threshold:g}: no row has {metric} {word} {threshold:g} "
+            f"(it ranges from {lo:.4g} to {hi:.4g}); choose another threshold"
+        )
     if y.all():
-        raise UserError(f"--{word} {threshold:g}: every row has {metric} {word} {threshold:g}; "
-                        "there is nothing to tell apart; choose another threshold")
+        raise UserError(
+            f"--{word} {threshold:g}: every row has {metric} {word} {threshold:g}; "
+            "there is nothing to tell apart; choose another threshold"
+        )
     tree = None
     if method == "prim":
-        boxes, trajs, more = _prim(x, y, min_density=min_density, box=box, max_boxes=max_boxes,
-                                   peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
-        rule = (f"box {box} of the peeling trajectory (--box), then pasted" if box is not None else
-                f"the box with the most coverage among those with density >= {min_density:.2f} "
-                "(fewest restricted factors on ties), then pasted while density rises")
+        boxes, trajs, more = _prim(
+            x,
+            y,
+            min_density=min_density,
+            box=box,
+            max_boxes=max_boxes,
+            peel_alpha=peel_alpha,
+            paste_alpha=paste_alpha,
+            mass_min=mass_min,
+        )
+        rule = (
+            f"box {box} of the peeling trajectory (--box), then pasted"
+            if box is not None
+            else f"the box with the most coverage among those with density >= {min_density:.2f} "
+            "(fewest restricted factors on ties), then pasted while density rises"
+        )
     else:
-        boxes, more, tree = _cart(x, y, min_density=min_density, max_boxes=max_boxes, mass_min=mass_min,
-                            max_depth=max_depth)
-        trajs, rule = [], (f"leaves of a depth-{max_depth} classification tree with density >= "
-                           f"{min_density:.2f}, by coverage")
-    return Discovery(method, metric, direction, float(threshold), list(x.columns), x, y, boxes, trajs,
-                     rule, noun, notes + more, tree)
+        boxes, more, tree = _cart(
+            x, y, min_density=min_density, max_boxes=max_boxes, mass_min=mass_min, max_depth=max_depth
+        )
+        trajs, rule = (
+            [],
+            (
+                f"leaves of a depth-{max_depth} classification tree with density >= "
+                f"{min_density:.2f}, by coverage"
+            ),
+        )
+    return Discovery(
+        method,
+        metric,
+        direction,
+        float(threshold),
+        list(x.columns),
+        x,
+        y,
+        boxes,
+        trajs,
+        rule,
+        noun,
+        notes + more,
+        tree,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -466,12 +555,16 @@ def box_sentence(d: Discovery, b: Box) -> str:
     metric = d.metric.replace("_", " ")
     verb = "falls below" if d.direction == "below" else "rises above"
     if not conds:
-        return (f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of all {d.noun}; "
-                "no range of the factors singles these cases out.")
+        return (
+            f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of all {d.noun}; "
+            "no range of the factors singles these cases out."
+        )
     where = " and ".join(conds)
-    return (f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of the {d.noun} where {where}; "
-            f"these {d.noun} hold {100 * b.coverage:.0f}% of all such cases "
-            f"and are {100 * b.mass:.0f}% of all {d.noun}.")
+    return (
+        f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of the {d.noun} where {where}; "
+        f"these {d.noun} hold {100 * b.coverage:.0f}% of all such cases "
+        f"and are {100 * b.mass:.0f}% of all {d.noun}."
+    )
 
 
 def sentences(d: Discovery) -> list[str]:
@@ -484,11 +577,24 @@ def boxes_json(d: Discovery) -> dict[str, Any]:
     (only restricted factors), plus what was analysed and the quasi-p values."""
     return {
         "boxes": [
-            {"coverage": b.coverage, "density": b.density, "mass": b.mass,
-             "limits": {k: [lo, hi] for k, (lo, hi) in b.limits.items()},
-             "qp": b.qp, "rows": b.rows, "cases": b.cases, "sentence": box_sentence(d, b)}
+            {
+                "coverage": b.coverage,
+                "density": b.density,
+                "mass": b.mass,
+                "limits": {k: [lo, hi] for k, (lo, hi) in b.limits.items()},
+                "qp": b.qp,
+                "rows": b.rows,
+                "cases": b.cases,
+                "sentence": box_sentence(d, b),
+            }
             for b in d.boxes
         ],
-        "method": d.method, "metric": d.metric, d.direction: d.threshold, "rule": d.rule,
-        "factors": d.factors, "rows": int(len(d.y)), "cases": d.n_cases, "notes": d.notes,
+        "method": d.method,
+        "metric": d.metric,
+        d.direction: d.threshold,
+        "rule": d.rule,
+        "factors": d.factors,
+        "rows": int(len(d.y)),
+        "cases": d.n_cases,
+        "notes": d.notes,
     }

@@ -30,10 +30,24 @@ def plot_trajectory(d: Discovery, path: Path) -> None:
         sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=18)
         i = b.trajectory_index
         if i is not None:
-            ax.scatter([t["coverage"][i]], [t["density"][i]], s=140, facecolors="none", edgecolors="red",
-                       lw=1.5, label=f"chosen: box {i}")
-        ax.scatter([b.coverage], [b.density], marker="*", s=160, color="orange", edgecolors="k",
-                   label="after pasting" if b.pasted else "final (no paste)")
+            ax.scatter(
+                [t["coverage"][i]],
+                [t["density"][i]],
+                s=140,
+                facecolors="none",
+                edgecolors="red",
+                lw=1.5,
+                label=f"chosen: box {i}",
+            )
+        ax.scatter(
+            [b.coverage],
+            [b.density],
+            marker="*",
+            s=160,
+            color="orange",
+            edgecolors="k",
+            label="after pasting" if b.pasted else "final (no paste)",
+        )
         ax.set_xlabel("coverage")
         ax.set_ylabel("density")
         ax.set_xlim(-0.02, 1.02)
@@ -69,8 +83,9 @@ def plot_limits(d: Discovery, path: Path) -> None:
         ax.set_xlim(-0.15, 1.15)
         ax.set_ylim(-0.7, len(names) - 0.2)
         ax.set_xticks([])
-        ax.set_title(f"box {j + 1}: coverage {b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f}",
-                     fontsize=9)
+        ax.set_title(
+            f"box {j + 1}: coverage {b.coverage:.2f}, density {b.density:.2f}, mass {b.mass:.2f}", fontsize=9
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -88,7 +103,9 @@ def plot_scatter(d: Discovery, path: Path) -> None:
     y = d.y
     ax.scatter(d.x[fx][~y], d.x[fy][~y], s=10, color="C0", alpha=0.5, label="other")
     word = "below" if d.direction == "below" else "above"
-    ax.scatter(d.x[fx][y], d.x[fy][y], s=12, color="C3", alpha=0.7, label=f"{d.metric} {word} {d.threshold:g}")
+    ax.scatter(
+        d.x[fx][y], d.x[fy][y], s=12, color="C3", alpha=0.7, label=f"{d.metric} {word} {d.threshold:g}"
+    )
     lx = b.limits.get(fx, (float(d.x[fx].min()), float(d.x[fx].max())))
     ly = b.limits.get(fy, (float(d.x[fy].min()), float(d.x[fy].max())))
     ax.add_patch(plt.Rectangle((lx[0], ly[0]), lx[1] - lx[0], ly[1] - ly[0], fill=False, lw=2, color="k"))
@@ -108,8 +125,15 @@ def plot_tree(d: Discovery, path: Path, max_depth: int) -> None:
     plt = _plt()
     depth = max(1, int(d.tree.get_depth())) if d.tree is not None else max_depth
     fig, ax = plt.subplots(figsize=(min(24.0, 4 + 1.6 * 2 ** min(depth, 4)), 2.0 * depth + 1.5))
-    sk_plot_tree(d.tree, feature_names=d.factors, class_names=["other", "case"], filled=True,
-                 impurity=False, ax=ax, fontsize=7)
+    sk_plot_tree(
+        d.tree,
+        feature_names=d.factors,
+        class_names=["other", "case"],
+        filled=True,
+        impurity=False,
+        ax=ax,
+        fontsize=7,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -121,8 +145,12 @@ def write_discovery(d: Discovery, out: Path, *, max_depth: int = 4) -> list[Path
     paths = [out / "boxes.json"]
     paths[0].write_text(json.dumps(boxes_json(d), indent=1, allow_nan=False) + "\n", encoding="utf-8")
     md = out / "boxes.md"
-    lines = [f"# Scenario discovery: {d.metric} {d.direction} {d.threshold:g} ({d.method.upper()})", "",
-             f"{len(d.y)} {d.noun}, {d.n_cases} of them cases of interest. Box rule: {d.rule}.", ""]
+    lines = [
+        f"# Scenario discovery: {d.metric} {d.direction} {d.threshold:g} ({d.method.upper()})",
+        "",
+        f"{len(d.y)} {d.noun}, {d.n_cases} of them cases of interest. Box rule: {d.rule}.",
+        "",
+    ]
     lines += [f"{i + 1}. {box_sentence(d, b)}" for i, b in enumerate(d.boxes)]
     lines += [""] + [f"- note: {n}" for n in d.notes]
     md.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")

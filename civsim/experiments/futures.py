@@ -227,11 +227,15 @@ def parse_strategy_experiment(data: dict[str, Any], path: Path, text: str = "") 
             "and sets levers in [strategies.NAME]; rename [factors] to [uncertainties]"
         )
     if "uncertainties" not in data:
-        raise UserError(f"{where}: [uncertainties]: missing: name the ranges sampled as futures, "
-                        "e.g. austerity_rate = { range = [-0.1, 0.0] }")
+        raise UserError(
+            f"{where}: [uncertainties]: missing: name the ranges sampled as futures, "
+            "e.g. austerity_rate = { range = [-0.1, 0.0] }"
+        )
     if "design" not in data:
-        raise UserError(f"{where}: [design]: missing: say how futures are sampled, "
-                        "e.g. kind = \"lhs\" and samples = 200 (or kind = \"sobol\")")
+        raise UserError(
+            f"{where}: [design]: missing: say how futures are sampled, "
+            'e.g. kind = "lhs" and samples = 200 (or kind = "sobol")'
+        )
     unc = data["uncertainties"]
     if not isinstance(unc, dict) or not unc:
         raise UserError(f"{where}: [uncertainties]: {unc!r} is not allowed: expected a table of ranges")
@@ -242,8 +246,10 @@ def parse_strategy_experiment(data: dict[str, Any], path: Path, text: str = "") 
     except UserError as exc:
         raise UserError(str(exc).replace("[factors]", "[uncertainties]")) from None
     if base.design.kind == "morris":
-        raise UserError(f"{where}: [design] kind: 'morris' is not allowed for futures: "
-                        "expected 'lhs' or 'sobol' (or 'grid' / 'list')")
+        raise UserError(
+            f"{where}: [design] kind: 'morris' is not allowed for futures: "
+            "expected 'lhs' or 'sobol' (or 'grid' / 'list')"
+        )
     strategies = _parse_strategies(where, data.get("strategies"), set(base.factor_names), base.base)
     levers = _parse_levers(path, data.get("levers", {}), set(base.factor_names))
     return StrategyExperiment(base=base, strategies=strategies, levers=levers)
@@ -253,16 +259,20 @@ def _parse_strategies(
     where: str, raw: Any, uncertain: set[str], base: dict[str, Any]
 ) -> tuple[Strategy, ...]:
     if raw is None:
-        raise UserError(f"{where}: [strategies]: missing: declare at least one [strategies.NAME] table "
-                        "(an empty [strategies.status_quo] runs the base scenario)")
+        raise UserError(
+            f"{where}: [strategies]: missing: declare at least one [strategies.NAME] table "
+            "(an empty [strategies.status_quo] runs the base scenario)"
+        )
     if not isinstance(raw, dict) or not raw:
         raise UserError(f"{where}: [strategies]: {raw!r} is not allowed: expected [strategies.NAME] tables")
     out = []
     for name, table in raw.items():
         key = f"[strategies.{name}]"
         if not _NAME.match(name):
-            raise UserError(f"{where}: {key}: the name {name!r} is not allowed: expected a letter, then "
-                            "letters, digits, '_' or '-' (at most 64), e.g. status_quo")
+            raise UserError(
+                f"{where}: {key}: the name {name!r} is not allowed: expected a letter, then "
+                "letters, digits, '_' or '-' (at most 64), e.g. status_quo"
+            )
         if not isinstance(table, dict):
             raise UserError(f"{where}: {key}: {table!r} is not allowed: expected a table of lever = value")
         desc = table.get("description", "")
@@ -273,11 +283,15 @@ def _parse_strategies(
             if lever in _STRATEGY_KEYS:
                 continue
             if lever not in schema.SCHEMA:
-                raise UserError(f"{where}: {key} {lever}: unknown parameter {lever!r}{schema.suggest(lever)}; "
-                                "run `civsim params` to list them")
+                raise UserError(
+                    f"{where}: {key} {lever}: unknown parameter {lever!r}{schema.suggest(lever)}; "
+                    "run `civsim params` to list them"
+                )
             if lever in uncertain:
-                raise UserError(f"{where}: {key} {lever}: {lever} is an uncertainty (sampled in every "
-                                "future), so a strategy cannot set it; remove it from one of the two")
+                raise UserError(
+                    f"{where}: {key} {lever}: {lever} is an uncertainty (sampled in every "
+                    "future), so a strategy cannot set it; remove it from one of the two"
+                )
             try:
                 levers[lever] = schema.check(lever, value)
             except schema.ParamError as exc:
@@ -297,8 +311,10 @@ def _parse_levers(path: Path, raw: Any, uncertain: set[str]) -> tuple[Factor, ..
         return ()
     for name in raw:
         if name in uncertain:
-            raise UserError(f"{path}: [levers] {name}: {name} is an uncertainty (sampled in every future), "
-                            "so it cannot also be a lever; remove it from one of the two")
+            raise UserError(
+                f"{path}: [levers] {name}: {name} is an uncertainty (sampled in every future), "
+                "so it cannot also be a lever; remove it from one of the two"
+            )
     # the factor parser validates names, ranges and values against the schema
     dummy = {"experiment": {"seed": 0, "steps": 1}, "factors": raw, "design": {"kind": "lhs", "samples": 1}}
     try:
@@ -307,8 +323,9 @@ def _parse_levers(path: Path, raw: Any, uncertain: set[str]) -> tuple[Factor, ..
         raise UserError(str(exc).replace("[factors]", "[levers]")) from None
     for f in exp.factors:
         if not f.is_range:
-            raise UserError(f"{path}: [levers] {f.name}: give range = [low, high] (the search space), "
-                            "not values")
+            raise UserError(
+                f"{path}: [levers] {f.name}: give range = [low, high] (the search space), not values"
+            )
     return exp.factors
 
 
@@ -326,24 +343,37 @@ def _prepare_root(sx: StrategyExperiment, out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file, not a directory; choose another --out")
     manifest = out / STRATEGIES_MANIFEST
-    new = {"format": FORMAT, "identity": sx.identity(), "experiment": str(sx.base.path),
-           "strategies": [{"name": s.name, "description": s.description, "levers": _jsonable(s.levers)}
-                          for s in sx.strategies],
-           "uncertainties": list(sx.uncertainties), "levers": list(sx.lever_names)}
+    new = {
+        "format": FORMAT,
+        "identity": sx.identity(),
+        "experiment": str(sx.base.path),
+        "strategies": [
+            {"name": s.name, "description": s.description, "levers": _jsonable(s.levers)}
+            for s in sx.strategies
+        ],
+        "uncertainties": list(sx.uncertainties),
+        "levers": list(sx.lever_names),
+    }
     if manifest.is_file():
         try:
             old = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise UserError(f"{manifest}: cannot read the manifest: {exc}") from None
         if old.get("identity") != new["identity"]:
-            changed = sorted(k for k in new["identity"] if old.get("identity", {}).get(k) != new["identity"][k])
-            raise UserError(f"--out {out}: holds results of a different strategy experiment "
-                            f"({old.get('experiment', '?')}; changed: {', '.join(changed)}); "
-                            "use a new --out directory, or delete this one to start over")
+            changed = sorted(
+                k for k in new["identity"] if old.get("identity", {}).get(k) != new["identity"][k]
+            )
+            raise UserError(
+                f"--out {out}: holds results of a different strategy experiment "
+                f"({old.get('experiment', '?')}; changed: {', '.join(changed)}); "
+                "use a new --out directory, or delete this one to start over"
+            )
         return
     if out.is_dir() and any(not p.name.startswith(".") for p in out.iterdir()):
-        raise UserError(f"--out {out}: exists and is not a strategy results directory "
-                        f"(no {STRATEGIES_MANIFEST}); choose a new or empty directory")
+        raise UserError(
+            f"--out {out}: exists and is not a strategy results directory "
+            f"(no {STRATEGIES_MANIFEST}); choose a new or empty directory"
+        )
     out.mkdir(parents=True, exist_ok=True)
     from civsim.experiments.storage import atomic_write_bytes
 
@@ -426,8 +456,13 @@ def run_strategies(
                     progress(_name, done, total)  # type: ignore[operator]
 
             results[s.name] = run_sweep(
-                sx.experiment_for(s), strategy_dir(out, s.name), workers=workers,
-                scheduler=scheduler, backend=backend, engine=engine, progress=cb,
+                sx.experiment_for(s),
+                strategy_dir(out, s.name),
+                workers=workers,
+                scheduler=scheduler,
+                backend=backend,
+                engine=engine,
+                progress=cb,
             )
     return StrategyRunResult(out=out, results=results)
 
@@ -467,8 +502,10 @@ def load_strategy_results(
     try:
         manifest = json.loads((root / STRATEGIES_MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{root}: not a strategy results directory (no {STRATEGIES_MANIFEST}); "
-                        f"run `civsim sweep STRATEGY_EXPERIMENT --out {root}`") from None
+        raise UserError(
+            f"{root}: not a strategy results directory (no {STRATEGIES_MANIFEST}); "
+            f"run `civsim sweep STRATEGY_EXPERIMENT --out {root}`"
+        ) from None
     except (OSError, ValueError) as exc:
         raise UserError(f"{root / STRATEGIES_MANIFEST}: cannot read the manifest: {exc}") from None
     frames = []
@@ -476,8 +513,10 @@ def load_strategy_results(
     for s in manifest["strategies"]:
         sub = strategy_dir(root, s["name"])
         if not sub.is_dir():
-            raise UserError(f"{root}: strategy {s['name']!r} has not run yet; "
-                            f"finish it with `civsim sweep {manifest.get('experiment', 'EXPERIMENT')} --out {root}`")
+            raise UserError(
+                f"{root}: strategy {s['name']!r} has not run yet; "
+                f"finish it with `civsim sweep {manifest.get('experiment', 'EXPERIMENT')} --out {root}`"
+            )
         sub_manifest, frame = load_results(sub, require_complete=require_complete)
         base = sub_manifest["identity"]["base"]
         frame = frame.copy()

@@ -80,8 +80,9 @@ def _plain(v: object) -> object:
     return v.item() if isinstance(v, np.generic) else v
 
 
-def value_cube(frame: pd.DataFrame, metric: str, strategies: list[str] | None = None
-               ) -> tuple[np.ndarray, list[str], list, int]:
+def value_cube(
+    frame: pd.DataFrame, metric: str, strategies: list[str] | None = None
+) -> tuple[np.ndarray, list[str], list, int]:
     """``V[s, f, r]``: the metric per strategy, future and replicate (NaN where missing).
 
     Raises
@@ -91,8 +92,10 @@ def value_cube(frame: pd.DataFrame, metric: str, strategies: list[str] | None = 
     """
     for col in ("strategy", "future"):
         if col not in frame.columns:
-            raise UserError(f"the table has no {col!r} column: robustness needs one row per strategy and "
-                            "future (and replicate); run a strategy experiment, or add the columns")
+            raise UserError(
+                f"the table has no {col!r} column: robustness needs one row per strategy and "
+                "future (and replicate); run a strategy experiment, or add the columns"
+            )
     if "replicate" not in frame.columns:
         frame = frame.assign(replicate=frame.groupby(["strategy", "future"]).cumcount())
     names = strategies or list(dict.fromkeys(frame["strategy"].astype(str)))
@@ -104,8 +107,11 @@ def value_cube(frame: pd.DataFrame, metric: str, strategies: list[str] | None = 
     cube = np.full((len(names), len(futures), len(reps)), np.nan)
     s_idx = frame["strategy"].astype(str).map(si).to_numpy()
     ok = ~pd.isna(s_idx)
-    cube[s_idx[ok].astype(int), frame["future"].map(fi).to_numpy()[ok],
-         frame["replicate"].map(ri).to_numpy()[ok]] = frame[metric].to_numpy(float)[ok]
+    cube[
+        s_idx[ok].astype(int),
+        frame["future"].map(fi).to_numpy()[ok],
+        frame["replicate"].map(ri).to_numpy()[ok],
+    ] = frame[metric].to_numpy(float)[ok]
     return cube, names, futures, len(reps)
 
 
@@ -175,8 +181,10 @@ def robustness(
     missing = np.isnan(cube).all(axis=2)
     if missing.any():
         s, f = np.argwhere(missing)[0]
-        raise UserError(f"strategy {names[s]!r} has no finite {metric} in future {_plain(futures[f])!r} "
-                        f"({int(missing.sum())} strategy-future pairs missing); the comparison needs every pair")
+        raise UserError(
+            f"strategy {names[s]!r} has no finite {metric} in future {_plain(futures[f])!r} "
+            f"({int(missing.sum())} strategy-future pairs missing); the comparison needs every pair"
+        )
     v = np.nanmean(cube, axis=2)
     point = _stats(v, higher_is_better, threshold)
     if threshold is not None and np.all(point["satisficing"] == 0):
@@ -185,7 +193,9 @@ def robustness(
     boots: dict[str, np.ndarray] = {}
     if n_boot > 0 and n_rep > 1:
         idx = rng.integers(0, n_rep, size=(n_boot, 1, len(futures), n_rep))
-        draws = np.take_along_axis(cube[None, :, :, :], np.broadcast_to(idx, (n_boot, len(names), len(futures), n_rep)), axis=3)
+        draws = np.take_along_axis(
+            cube[None, :, :, :], np.broadcast_to(idx, (n_boot, len(names), len(futures), n_rep)), axis=3
+        )
         vb = np.nanmean(draws, axis=3)
         boots = _stats(vb, higher_is_better, threshold)
     elif n_rep == 1:
@@ -208,16 +218,19 @@ def robustness(
         rows.append(row)
     best = np.nanmax(v, axis=0) if higher_is_better else np.nanmin(v, axis=0)
     regret = (best - v) if higher_is_better else (v - best)
-    pf = pd.DataFrame({
-        "strategy": np.repeat(names, len(futures)),
-        "future": np.tile(futures, len(names)),
-        "value": v.ravel(),
-        "regret": regret.ravel(),
-    })
+    pf = pd.DataFrame(
+        {
+            "strategy": np.repeat(names, len(futures)),
+            "future": np.tile(futures, len(names)),
+            "value": v.ravel(),
+            "regret": regret.ravel(),
+        }
+    )
     if threshold is not None:
         pf["satisfied"] = (pf["value"] >= threshold) if higher_is_better else (pf["value"] <= threshold)
-    return Robustness(pd.DataFrame(rows), pf, metric, higher_is_better, threshold, len(futures), n_rep,
-                      level, notes)
+    return Robustness(
+        pd.DataFrame(rows), pf, metric, higher_is_better, threshold, len(futures), n_rep, level, notes
+    )
 
 
 def plot_robustness(r: Robustness, path) -> None:  # noqa: ANN001 - path-like
@@ -235,18 +248,32 @@ def plot_robustness(r: Robustness, path) -> None:  # noqa: ANN001 - path-like
         jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(vals))
         a1.scatter(vals, i + jitter, s=6, alpha=0.35, color="C0")
         row = r.table.iloc[i]
-        a1.errorbar(row["mean"], i, xerr=[[row["mean"] - row["mean_lo"]], [row["mean_hi"] - row["mean"]]],
-                    fmt="o", color="k", capsize=3, label="mean" if i == 0 else None)
+        a1.errorbar(
+            row["mean"],
+            i,
+            xerr=[[row["mean"] - row["mean_lo"]], [row["mean_hi"] - row["mean"]]],
+            fmt="o",
+            color="k",
+            capsize=3,
+            label="mean" if i == 0 else None,
+        )
         a1.plot(row[r.tail_name], i, "v", color="C3", label=r.tail_name if i == 0 else None)
         a2.barh(i, row["max_regret"], color="C1", alpha=0.8)
-        a2.errorbar(row["max_regret"], i, xerr=[[row["max_regret"] - row["max_regret_lo"]],
-                                                [row["max_regret_hi"] - row["max_regret"]]],
-                    fmt="none", color="k", capsize=3)
+        a2.errorbar(
+            row["max_regret"],
+            i,
+            xerr=[[row["max_regret"] - row["max_regret_lo"]], [row["max_regret_hi"] - row["max_regret"]]],
+            fmt="none",
+            color="k",
+            capsize=3,
+        )
     if r.threshold is not None:
         a1.axvline(r.threshold, color="grey", ls="--", lw=1, label=f"threshold {r.threshold:g}")
     a1.set_yticks(range(len(names)), names)
     a1.invert_yaxis()
-    a1.set_xlabel(f"{r.metric} across {r.n_futures} futures ({'higher' if r.higher_is_better else 'lower'} is better)")
+    a1.set_xlabel(
+        f"{r.metric} across {r.n_futures} futures ({'higher' if r.higher_is_better else 'lower'} is better)"
+    )
     a1.legend(loc="best", fontsize=8)
     a2.set_xlabel(f"max regret vs the best strategy in each future ({int(100 * r.level)}% interval)")
     fig.tight_layout()

@@ -65,13 +65,22 @@ def load_dataset(data: Path | str) -> Dataset:
 
     path = Path(data)
     if not path.exists():
-        raise UserError(f"{path}: no such file or directory; give a sweep directory, a .csv or a .parquet file")
+        raise UserError(
+            f"{path}: no such file or directory; give a sweep directory, a .csv or a .parquet file"
+        )
     if path.is_dir() and is_strategy_dir(path):
         manifest, frame = load_strategy_results(path)
         if "step" in frame.columns:
             frame = _per_run_series(frame)
-        ds = Dataset(str(path), frame, "strategies", list(manifest.get("uncertainties", [])),
-                     [s["name"] for s in manifest["strategies"]], "futures", list(manifest.get("levers", [])))
+        ds = Dataset(
+            str(path),
+            frame,
+            "strategies",
+            list(manifest.get("uncertainties", [])),
+            [s["name"] for s in manifest["strategies"]],
+            "futures",
+            list(manifest.get("levers", [])),
+        )
     elif path.is_dir() and (path / MANIFEST).is_file():
         manifest, frame = load_results(path)
         frame = per_run_outputs(manifest, frame)
@@ -104,11 +113,17 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq") or path.is_dir():
             return pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise UserError(f"{path}: cannot read the table: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise UserError(
+            f"{path}: cannot read the table: {str(exc).splitlines()[0] if str(exc) else exc}"
+        ) from None
     except Exception as exc:  # pyarrow raises its own types for broken files
-        raise UserError(f"{path}: cannot read the table: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-    raise UserError(f"{path}: unknown format {suffix or '(no suffix)'!r}: expected a sweep directory, "
-                    "a .csv or a .parquet file")
+        raise UserError(
+            f"{path}: cannot read the table: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+    raise UserError(
+        f"{path}: unknown format {suffix or '(no suffix)'!r}: expected a sweep directory, "
+        "a .csv or a .parquet file"
+    )
 
 
 def check_metric(ds: Dataset, metric: str) -> pd.Series:
@@ -121,14 +136,24 @@ def check_metric(ds: Dataset, metric: str) -> pd.Series:
     """
     cols = list(ds.frame.columns)
     if metric not in cols:
-        numeric = [c for c in cols if c not in ID_COLUMNS and c not in ds.factors and c not in ds.levers
-                   and pd.api.types.is_numeric_dtype(ds.frame[c])]
-        raise UserError(f"{ds.source}: --metric {metric!r} is not a column{_hint(metric, cols)}; "
-                        f"metrics: {', '.join(numeric[:30])}{' ...' if len(numeric) > 30 else ''}")
+        numeric = [
+            c
+            for c in cols
+            if c not in ID_COLUMNS
+            and c not in ds.factors
+            and c not in ds.levers
+            and pd.api.types.is_numeric_dtype(ds.frame[c])
+        ]
+        raise UserError(
+            f"{ds.source}: --metric {metric!r} is not a column{_hint(metric, cols)}; "
+            f"metrics: {', '.join(numeric[:30])}{' ...' if len(numeric) > 30 else ''}"
+        )
     col = ds.frame[metric]
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        raise UserError(f"{ds.source}: --metric {metric!r} is not numeric (dtype {col.dtype}); "
-                        "expected a column of numbers")
+        raise UserError(
+            f"{ds.source}: --metric {metric!r} is not numeric (dtype {col.dtype}); "
+            "expected a column of numbers"
+        )
     if not np.isfinite(col.to_numpy(dtype=float)).any():
         raise UserError(f"{ds.source}: --metric {metric!r} has no finite value")
     return col.astype(float)
@@ -148,14 +173,18 @@ def check_factors(ds: Dataset, factors: list[str] | None, metric: str) -> list[s
         raise UserError(f"{ds.source}: no factors to analyse; name them with --factors a,b,...")
     for f in names:
         if f not in cols:
-            raise UserError(f"{ds.source}: --factors: {f!r} is not a column{_hint(f, cols)}; "
-                            f"columns: {', '.join(cols[:30])}")
+            raise UserError(
+                f"{ds.source}: --factors: {f!r} is not a column{_hint(f, cols)}; "
+                f"columns: {', '.join(cols[:30])}"
+            )
         if f == metric:
             raise UserError(f"{ds.source}: --factors: {f!r} is the metric itself; it cannot also be a factor")
         col = ds.frame[f]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-            raise UserError(f"{ds.source}: --factors: {f!r} is not numeric (dtype {col.dtype}, e.g. "
-                            f"{col.iloc[0]!r}); PRIM and CART here need numeric factors")
+            raise UserError(
+                f"{ds.source}: --factors: {f!r} is not numeric (dtype {col.dtype}, e.g. "
+                f"{col.iloc[0]!r}); PRIM and CART here need numeric factors"
+            )
     if len(set(names)) != len(names):
         raise UserError(f"{ds.source}: --factors: names must be distinct (got {', '.join(names)})")
     return list(names)
