@@ -226,3 +226,25 @@ def test_dask_backend_writes_the_same_results(tmp_path):
     a = {p.relative_to(tmp_path / "inline"): p.read_bytes() for p in (tmp_path / "inline").rglob("part-*")}
     b = {p.relative_to(tmp_path / "dask"): p.read_bytes() for p in (tmp_path / "dask").rglob("part-*")}
     assert a == b and len(a) > 4
+
+
+def test_strategy_report_is_generated_from_the_runs(tmp_path):
+    from civsim.experiments.robustness import robustness
+    from civsim.experiments.writeup import write_strategy_report
+
+    sx = load_strategy_experiment(write(tmp_path, GOOD))
+    out = tmp_path / "out"
+    run_strategies(sx, out, workers=1, engine="toy")
+    md = write_strategy_report(out, tmp_path / "doc", n_boot=20)
+    text = md.read_text()
+    for s in ("status_quo", "convening", "grants", "outreach"):
+        assert f"### {s}" in text
+    _, df = load_strategy_results(out)
+    med = df[df.strategy == "status_quo"].groupby("future")["final_outcome_index"].mean().median()
+    r = robustness(df, "final_outcome_index", threshold=float(med), n_boot=0)
+    row = r.table.set_index("strategy").loc["outreach"]
+    assert f"| outreach | {row['mean']:.3f} [" in text
+    assert f"Threshold {med:.3f}" in text
+    assert (tmp_path / "doc" / "robustness_final_outcome_index.png").stat().st_size > 1000
+    res = CliRunner().invoke(app, ["strategy-report", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1

@@ -537,7 +537,7 @@ def describe_factor(name: str, lo: float | None, hi: float | None) -> str:
     def val(v: float) -> str:
         if unit == "1/yr":
             return f"{100 * v:.3g}% a year"
-        return _num(v) + (f" {unit}" if unit and unit not in ("", "share", "0-1") else "")
+        return _num(v) + (f" {unit}" if unit and unit not in ("", "x", "share", "0-1", "1") else "")
 
     if lo is not None and hi is not None:
         return f"{label} is between {val(lo)} and {val(hi)}"

@@ -268,7 +268,7 @@ def plot_robustness(r: Robustness, path) -> None:  # noqa: ANN001 - path-like
             capsize=3,
         )
     if r.threshold is not None:
-        a1.axvline(r.threshold, color="grey", ls="--", lw=1, label=f"threshold {r.threshold:g}")
+        a1.axvline(r.threshold, color="grey", ls="--", lw=1, label=f"threshold {r.threshold:.3g}")
     a1.set_yticks(range(len(names)), names)
     a1.invert_yaxis()
     a1.set_xlabel(

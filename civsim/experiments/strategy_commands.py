@@ -263,3 +263,6 @@ def register(app: typer.Typer) -> None:
     """Add ``discover``, ``robust``, ``search`` and ``strategy-report`` to a typer app."""
     app.command("discover")(discover)
     app.command("robust")(robust)
+    from civsim.experiments.writeup import strategy_report
+
+    app.command("strategy-report")(strategy_report)
