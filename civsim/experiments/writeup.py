@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-
 import pandas as pd
 import typer
 
@@ -169,11 +168,13 @@ def write_strategy_report(
         plot_robustness(r, to / fig)
         r.table.to_csv(to / f"robustness_{t.metric}.csv", index=False)
         sign = ">=" if t.higher_is_better else "<="
+        given = threshold is not None and t.metric == "final_outcome_index"
+        why = "given" if given else f"the median of {ref} over the futures"
         lines += [
             "",
             f"## Robustness: {t.label}",
             "",
-            f"Threshold {thr:.3f} ({'given' if threshold is not None and t.higher_is_better else f'the median of {ref} over the futures'}); "
+            f"Threshold {thr:.3f} ({why}); "
             f"satisficing = share of futures with {t.metric} {sign} the threshold; regret against the best "
             f"strategy in each future; [{int(100 * r.level)}% intervals over replicates].",
             "",
