@@ -266,3 +266,6 @@ def register(app: typer.Typer) -> None:
     from civsim.experiments.writeup import strategy_report
 
     app.command("strategy-report")(strategy_report)
+    from civsim.experiments.search import search
+
+    app.command("search")(search)
