@@ -162,7 +162,13 @@ def Results(spec: lab.LabSpec, frame: pd.DataFrame, took: float):
         ),
         [id(frame), metric, thr],
     )
+    # stable callables: FileDownload forgets a pending click when its data argument changes
     data_csv = solara.use_memo(lambda: lambda: frame.to_csv(index=False), [id(frame)])
+    exp_toml = solara.use_memo(lambda: lambda: lab.experiment_toml(spec), [id(spec)])
+    scen_tomls = solara.use_memo(
+        lambda: {s.name: (lambda s=s: lab.strategy_scenario_toml(spec, s)) for s in spec.strategies},
+        [id(spec)],
+    )
     n_fut = int(frame["future"].nunique())
     with solara.Column(gap="10px", classes=["civsim-strategy-results"]):
         solara.Text(
@@ -221,14 +227,14 @@ def Results(spec: lab.LabSpec, frame: pd.DataFrame, took: float):
                 data_csv, filename="civsim-strategy.csv", label="Download data (CSV)", mime_type="text/csv"
             )
             solara.FileDownload(
-                lab.experiment_toml(spec),
+                exp_toml,
                 filename="strategy_lab.toml",
                 label="Download experiment (TOML)",
                 mime_type="application/toml",
             )
             for s in spec.strategies:
                 solara.FileDownload(
-                    lab.strategy_scenario_toml(spec, s),
+                    scen_tomls[s.name],
                     filename=f"{s.name}.toml",
                     label=f"Scenario: {s.name}",
                     mime_type="application/toml",
