@@ -501,6 +501,13 @@ def discover(
                 f"{min_density:.2f}, by coverage"
             ),
         )
+    for k, b in enumerate(boxes):
+        weak = [f"{n} (quasi-p {q:.2f})" for n, q in b.qp.items() if q > 0.05]
+        if weak:
+            more.append(
+                f"box {k + 1}: the restriction on {', '.join(weak)} is not significant at 0.05; "
+                "it may be noise"
+            )
     return Discovery(
         method,
         metric,

@@ -55,7 +55,16 @@ import pandas as pd
 
 from civsim import params as schema
 from civsim.errors import UserError
-from civsim.experiments.spec import Experiment, Factor, _hint, find_experiment, parse_experiment
+from civsim.experiments.spec import Experiment, Factor, find_experiment, parse_experiment
+
+
+def _hint(name: str, allowed: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for a close match, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 STRATEGIES_MANIFEST = "_strategies.json"
 """Top-level manifest of a strategy results directory."""
