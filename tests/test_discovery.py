@@ -251,3 +251,51 @@ def test_pasting_widens_a_side_where_the_next_slab_is_denser():
     # a box already at density 1 is left as it is
     core = {"a": (0.75, float(x.a.max())), "b": (float(x.b.min()), 0.25)}
     assert paste(x, y.to_numpy(), core) == core
+
+
+def test_cli_on_a_sweep_directory_averages_replicates(tmp_path):
+    import textwrap
+
+    from civsim.experiments.runner import run_sweep
+    from civsim.experiments.spec import load_experiment
+
+    exp = tmp_path / "sw.toml"
+    exp.write_text(
+        textwrap.dedent("""
+        [experiment]
+        name = "sw"
+        seed = 7
+        steps = 12
+        replicates = 2
+        [params]
+        n_citizens = 100
+        [factors]
+        outreach = { range = [0.0, 1.0] }
+        participation_barrier = { range = [0.0, 0.5] }
+        [design]
+        kind = "lhs"
+        samples = 40
+        """)
+    )
+    run_sweep(load_experiment(exp), tmp_path / "sw", workers=1, engine="toy")
+    out = tmp_path / "d"
+    res = _invoke(
+        "discover", str(tmp_path / "sw"), "-m", "final_engagement", "--below", "0.3", "--out", str(out)
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "boxes.json").read_text())
+    assert doc["rows"] == 40 and doc["factors"] == ["outreach", "participation_barrier"]
+    res = _invoke(
+        "discover",
+        str(tmp_path / "sw"),
+        "-m",
+        "final_engagement",
+        "--below",
+        "0.3",
+        "--per-run",
+        "--out",
+        str(out),
+    )
+    assert res.exit_code == 0 and json.loads((out / "boxes.json").read_text())["rows"] == 80
+    # the toy's engagement rises with outreach: low engagement is a box of low outreach
+    assert "outreach" in doc["boxes"][0]["limits"]
