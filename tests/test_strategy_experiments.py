@@ -248,3 +248,16 @@ def test_strategy_report_is_generated_from_the_runs(tmp_path):
     assert (tmp_path / "doc" / "robustness_final_outcome_index.png").stat().st_size > 1000
     res = CliRunner().invoke(app, ["strategy-report", str(tmp_path / "nope")])
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unfinished_results_say_how_to_finish(tmp_path):
+    sx = load_strategy_experiment(write(tmp_path, GOOD))
+    out = tmp_path / "out"
+    run_strategies(sx, out, workers=1, engine="toy")
+    sorted(strategy_dir(out, "convening").glob("part-*.parquet"))[0].unlink()
+    with pytest.raises(
+        UserError, match=r"strategy 'convening' is unfinished; finish it with `civsim sweep .*sx.toml --out"
+    ):
+        load_strategy_results(out)
+    r = CliRunner().invoke(app, ["robust", str(out), "--metric", "final_outcome_index"])
+    assert r.exit_code == 2 and "is unfinished" in r.stderr

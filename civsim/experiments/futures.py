@@ -526,7 +526,15 @@ def load_strategy_results(
                 f"{root}: strategy {s['name']!r} has not run yet; "
                 f"finish it with `civsim sweep {manifest.get('experiment', 'EXPERIMENT')} --out {root}`"
             )
-        sub_manifest, frame = load_results(sub, require_complete=require_complete)
+        try:
+            sub_manifest, frame = load_results(sub, require_complete=require_complete)
+        except UserError as exc:
+            if "unfinished" not in str(exc):
+                raise
+            raise UserError(
+                f"{root}: strategy {s['name']!r} is unfinished; finish it with "
+                f"`civsim sweep {manifest.get('experiment', 'EXPERIMENT')} --out {root}`"
+            ) from None
         base = sub_manifest["identity"]["base"]
         frame = frame.copy()
         frame.insert(0, "strategy", s["name"])
