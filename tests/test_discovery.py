@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from civsim.cli import app
 from civsim.errors import UserError
-from civsim.experiments.discovery import _choose, boxes_json, discover, in_limits, quasi_p
+from civsim.experiments.discovery import _choose, boxes_json, details_json, discover, in_limits, quasi_p
 
 TOL = 0.05
 
@@ -118,9 +118,9 @@ def test_boxes_json_has_the_documented_shape():
     x, y = synthetic()
     doc = boxes_json(discover(x, y, metric="m", direction="below", threshold=0.5))
     json.dumps(doc, allow_nan=False)
-    assert set(doc) >= {"boxes"}
+    assert set(doc) == {"boxes"}
     for b in doc["boxes"]:
-        assert {"coverage", "density", "mass", "limits"} <= set(b)
+        assert set(b) == {"coverage", "density", "mass", "limits"}
         assert set(b["limits"]) == {"a", "b"}  # only restricted factors
         assert all(len(v) == 2 and v[0] <= v[1] for v in b["limits"].values())
 
@@ -128,7 +128,7 @@ def test_boxes_json_has_the_documented_shape():
 def test_sentence_names_the_conditions_and_shares():
     x, y = synthetic()
     d = discover(x, y, metric="final_outcome_index", direction="below", threshold=0.5)
-    s = boxes_json(d)["boxes"][0]["sentence"]
+    s = details_json(d)["boxes"][0]["sentence"]
     b = d.boxes[0]
     assert s.startswith("final outcome index falls below 0.5 in ")
     assert f"{100 * b.density:.0f}% of the rows where" in s
@@ -199,7 +199,8 @@ def test_cli_reads_parquet_and_restricts_to_given_factors(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "boxes.json").read_text())
-    assert doc["factors"] == ["a", "c", "d"] and set(doc["boxes"][0]["limits"]) <= {"a", "c", "d"}
+    details = json.loads((out / "discovery.json").read_text())
+    assert details["factors"] == ["a", "c", "d"] and set(doc["boxes"][0]["limits"]) <= {"a", "c", "d"}
 
 
 @pytest.mark.parametrize(
@@ -284,7 +285,8 @@ def test_cli_on_a_sweep_directory_averages_replicates(tmp_path):
     )
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "boxes.json").read_text())
-    assert doc["rows"] == 40 and doc["factors"] == ["outreach", "participation_barrier"]
+    details = json.loads((out / "discovery.json").read_text())
+    assert details["rows"] == 40 and details["factors"] == ["outreach", "participation_barrier"]
     res = _invoke(
         "discover",
         str(tmp_path / "sw"),
@@ -296,6 +298,6 @@ def test_cli_on_a_sweep_directory_averages_replicates(tmp_path):
         "--out",
         str(out),
     )
-    assert res.exit_code == 0 and json.loads((out / "boxes.json").read_text())["rows"] == 80
+    assert res.exit_code == 0 and json.loads((out / "discovery.json").read_text())["rows"] == 80
     # the toy's engagement rises with outreach: low engagement is a box of low outreach
     assert "outreach" in doc["boxes"][0]["limits"]

@@ -85,3 +85,10 @@ def test_names_are_made_safe():
     assert lab.clean_name("") == "strategy"
     assert lab.clean_name("9lives") == "s_9lives"
     assert len(lab.clean_name("x" * 500)) == 64
+
+
+def test_worker_processes_give_the_same_rows():
+    spec = tiny()
+    a = lab.run_lab(spec, workers=1)
+    b = lab.run_lab(spec, workers=2)
+    pd.testing.assert_frame_equal(a, b)

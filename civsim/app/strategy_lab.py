@@ -26,6 +26,8 @@ MAX_STRATEGIES = 6
 MIN_STRATEGIES = 2
 MAX_FUTURES = 1000
 MAX_RUNS = 20_000
+PARALLEL_FROM = 64
+"""Runs from which the page uses every core (worker processes cost a few seconds to start)."""
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -193,11 +195,23 @@ def run_lab(
     spec: LabSpec,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    workers: int | None = None,
 ) -> pd.DataFrame:
-    """Run every strategy in every future on the batch core, in this process.
+    """Run every strategy in every future on the batch core.
 
     Uses the sweep runner's plan, seeds and chunk function, so the result
-    equals ``civsim sweep`` of :func:`experiment_toml`.
+    equals ``civsim sweep`` of :func:`experiment_toml`, whatever ``workers``.
+
+    Parameters
+    ----------
+    spec : LabSpec
+    progress : callable, optional
+        ``progress(runs_done, runs_total)`` after each chunk.
+    cancel : threading.Event, optional
+        Checked between chunks.
+    workers : int, optional
+        Worker processes; default: every core for runs of at least
+        :data:`PARALLEL_FROM` runs, else this process only.
 
     Returns
     -------
@@ -208,25 +222,49 @@ def run_lab(
     Raises
     ------
     Cancelled
-        When ``cancel`` is set between chunks.
+        When ``cancel`` is set (chunks in flight finish, nothing more starts).
     """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from civsim.experiments.executors import available_cores, open_executor
     from civsim.experiments.runner import make_task, plan_sweep, run_chunk
 
     sx = validate(spec)
     plans = [(s.name, plan_sweep(sx.experiment_for(s))) for s in sx.strategies]
+    jobs = [(k, c) for k, (_, p) in enumerate(plans) for c in range(len(p.chunks))]
     total = sum(p.n_runs for _, p in plans)
+    if workers is None:
+        workers = available_cores() if total >= PARALLEL_FROM else 1
+    tables: dict[tuple[int, int], pd.DataFrame] = {}
     done = 0
-    frames = []
-    for name, plan in plans:
-        for c in range(len(plan.chunks)):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            res = run_chunk(make_task(plan, c))
-            df = res.table.to_pandas()
-            df.insert(0, "strategy", name)
-            df.insert(1, "future", df["point"])
-            frames.append(df)
-            done += res.runs
-            if progress is not None:
-                progress(done, total)
-    return pd.concat(frames, ignore_index=True)
+
+    def finished(key: tuple[int, int], res) -> None:  # noqa: ANN001 - ChunkResult
+        nonlocal done
+        df = res.table.to_pandas()
+        df.insert(0, "strategy", plans[key[0]][0])
+        df.insert(1, "future", df["point"])
+        tables[key] = df
+        done += res.runs
+        if progress is not None:
+            progress(done, total)
+
+    with open_executor("inline" if workers <= 1 else "process", workers) as ex:
+        if ex is None:
+            for k, c in jobs:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                finished((k, c), run_chunk(make_task(plans[k][1], c)))
+        else:
+            queue, running = list(jobs), {}
+            while queue or running:
+                if cancel is not None and cancel.is_set():
+                    for f in running:
+                        f.cancel()
+                    raise Cancelled()
+                while queue and len(running) < 2 * workers:
+                    k, c = queue.pop(0)
+                    running[ex.submit(run_chunk, make_task(plans[k][1], c))] = (k, c)
+                ready, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                for f in ready:
+                    finished(running.pop(f), f.result())
+    return pd.concat([tables[key] for key in jobs], ignore_index=True)

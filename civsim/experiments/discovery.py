@@ -580,8 +580,8 @@ def sentences(d: Discovery) -> list[str]:
 
 
 def boxes_json(d: Discovery) -> dict[str, Any]:
-    """``{"boxes": [{"coverage", "density", "mass", "limits": {factor: [low, high]}}, ...]}``
-    (only restricted factors), plus what was analysed and the quasi-p values."""
+    """``{"boxes": [{"coverage", "density", "mass", "limits": {factor: [low, high]}}, ...]}``,
+    exactly the issue's format, listing only restricted factors."""
     return {
         "boxes": [
             {
@@ -589,13 +589,16 @@ def boxes_json(d: Discovery) -> dict[str, Any]:
                 "density": b.density,
                 "mass": b.mass,
                 "limits": {k: [lo, hi] for k, (lo, hi) in b.limits.items()},
-                "qp": b.qp,
-                "rows": b.rows,
-                "cases": b.cases,
-                "sentence": box_sentence(d, b),
             }
             for b in d.boxes
-        ],
+        ]
+    }
+
+
+def details_json(d: Discovery) -> dict[str, Any]:
+    """What ``boxes.json`` leaves out: the analysis settings, quasi-p values,
+    counts, sentences, notes and (PRIM) the peeling trajectories."""
+    return {
         "method": d.method,
         "metric": d.metric,
         d.direction: d.threshold,
@@ -603,5 +606,17 @@ def boxes_json(d: Discovery) -> dict[str, Any]:
         "factors": d.factors,
         "rows": int(len(d.y)),
         "cases": d.n_cases,
+        "boxes": [
+            {
+                "qp": b.qp,
+                "rows": b.rows,
+                "cases": b.cases,
+                "trajectory_index": b.trajectory_index,
+                "pasted": b.pasted,
+                "sentence": box_sentence(d, b),
+            }
+            for b in d.boxes
+        ],
+        "trajectories": [t.to_dict(orient="list") for t in d.trajectories],
         "notes": d.notes,
     }

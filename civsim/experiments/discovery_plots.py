@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from civsim.experiments.discovery import Discovery, box_sentence, boxes_json
+from civsim.experiments.discovery import Discovery, box_sentence, boxes_json, details_json
 
 
 def _plt():
@@ -144,6 +144,8 @@ def write_discovery(d: Discovery, out: Path, *, max_depth: int = 4) -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "boxes.json"]
     paths[0].write_text(json.dumps(boxes_json(d), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    paths.append(out / "discovery.json")
+    paths[1].write_text(json.dumps(details_json(d), indent=1, allow_nan=False) + "\n", encoding="utf-8")
     md = out / "boxes.md"
     lines = [
         f"# Scenario discovery: {d.metric} {d.direction} {d.threshold:g} ({d.method.upper()})",
