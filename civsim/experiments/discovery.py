@@ -43,7 +43,6 @@ Kwakkel (2017), Environmental Modelling & Software 96, 239-250.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,66 +325,6 @@ def paste(
     return _restricted(box._box_lims[-1], x)
 
 
-def _cart(
-    x: pd.DataFrame, y: np.ndarray, *, min_density: float, max_boxes: int, mass_min: float, max_depth: int
-) -> tuple[list[Box], list[str], Any]:
-    from sklearn.tree import DecisionTreeClassifier
-
-    n, total = len(y), int(y.sum())
-    clf = DecisionTreeClassifier(
-        max_depth=max_depth, min_samples_leaf=max(1, math.ceil(mass_min * n)), random_state=0
-    )
-    clf.fit(x.to_numpy(float), y.astype(int))
-    tree = clf.tree_
-    names = list(x.columns)
-    X = x.to_numpy(float)
-
-    def majority(node: int) -> int:
-        return int(np.argmax(tree.value[node][0]))
-
-    def regions(node: int, lims: dict[str, list[float]]) -> list[tuple[int, dict[str, list[float]]]]:
-        """Leaves, with sibling leaves of the same class merged back into their parent
-        (a split that changes no prediction is not a condition)."""
-        if tree.children_left[node] == -1:
-            return [(node, lims)]
-        f, thr = names[tree.feature[node]], float(tree.threshold[node])
-        lo, hi = lims.get(f, [-math.inf, math.inf])
-        left = regions(int(tree.children_left[node]), {**lims, f: [lo, min(hi, thr)]})
-        right = regions(int(tree.children_right[node]), {**lims, f: [max(lo, thr), hi]})
-        if len(left) == len(right) == 1 and majority(left[0][0]) == majority(right[0][0]):
-            return [(node, lims)]
-        return left + right
-
-    member = clf.decision_path(X).tocsc()
-    candidates = []
-    for node, lims in regions(0, {}):
-        inside = member[:, node].toarray().ravel().astype(bool)
-        if not inside.any():
-            continue
-        cov, den, mas, rows, cases = _stats(inside, y, n, total)
-        # a side "<= thr" / "> thr" is reported as the data's own extent inside the region
-        limits = {}
-        for f, (lo, hi) in lims.items():
-            v = x.loc[inside, f]
-            limits[f] = (
-                float(v.min()) if lo > -math.inf else float(x[f].min()),
-                float(v.max()) if hi < math.inf else float(x[f].max()),
-            )
-            if limits[f] == (float(x[f].min()), float(x[f].max())):
-                del limits[f]
-        candidates.append(Box(limits, cov, den, mas, rows, cases, quasi_p(x, y, limits)))
-    notes = []
-    good = [b for b in candidates if b.density >= min_density - 1e-12]
-    if not good:
-        good = [b for b in candidates if b.density > 0.5]
-        notes.append(f"no leaf reaches density {min_density:.2f}; reporting leaves where most rows are cases")
-    if not good:
-        good = [max(candidates, key=lambda b: b.density)]
-        notes[-1] = f"no leaf has a majority of cases; reporting the densest ({good[0].density:.2f})"
-    good.sort(key=lambda b: (-b.coverage, len(b.limits)))
-    return good[:max_boxes], notes, clf
-
-
 def discover(
     x: pd.DataFrame,
     values: np.ndarray,
@@ -491,7 +430,9 @@ def discover(
             "(fewest restricted factors on ties), then pasted while density rises"
         )
     else:
-        boxes, more, tree = _cart(
+        from civsim.experiments.discovery_cart import cart_boxes
+
+        boxes, more, tree = cart_boxes(
             x, y, min_density=min_density, max_boxes=max_boxes, mass_min=mass_min, max_depth=max_depth
         )
         trajs, rule = (
@@ -525,98 +466,25 @@ def discover(
     )
 
 
-# --------------------------------------------------------------------------
-# Words and files
+from civsim.experiments.discovery_text import (  # noqa: E402 - re-exported: one import for users
+    box_sentence,
+    boxes_json,
+    describe_factor,
+    details_json,
+    sentences,
+)
 
-
-def _num(v: float) -> str:
-    return f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-
-
-def describe_factor(name: str, lo: float | None, hi: float | None) -> str:
-    """A factor restriction in words, with the schema's unit where known."""
-    from civsim import params as schema
-
-    p = schema.SCHEMA.get(name)
-    unit = p.unit if p is not None else ""
-    label = name.replace("_", " ")
-
-    def val(v: float) -> str:
-        if unit == "1/yr":
-            return f"{100 * v:.3g}% a year"
-        return _num(v) + (f" {unit}" if unit and unit not in ("", "x", "share", "0-1", "1") else "")
-
-    if lo is not None and hi is not None:
-        return f"{label} is between {val(lo)} and {val(hi)}"
-    if lo is not None:
-        return f"{label} is above {val(lo)}"
-    return f"{label} is below {val(hi)}"  # type: ignore[arg-type]
-
-
-def box_sentence(d: Discovery, b: Box) -> str:
-    """The plain-language sentence of one box."""
-    conds = []
-    for name, (lo, hi) in sorted(b.limits.items(), key=lambda kv: b.qp.get(kv[0], 1.0)):
-        dmin, dmax = float(d.x[name].min()), float(d.x[name].max())
-        conds.append(describe_factor(name, lo if lo > dmin else None, hi if hi < dmax else None))
-    metric = d.metric.replace("_", " ")
-    verb = "falls below" if d.direction == "below" else "rises above"
-    if not conds:
-        return (
-            f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of all {d.noun}; "
-            "no range of the factors singles these cases out."
-        )
-    where = " and ".join(conds)
-    return (
-        f"{metric} {verb} {_num(d.threshold)} in {100 * b.density:.0f}% of the {d.noun} where {where}; "
-        f"these {d.noun} hold {100 * b.coverage:.0f}% of all such cases "
-        f"and are {100 * b.mass:.0f}% of all {d.noun}."
-    )
-
-
-def sentences(d: Discovery) -> list[str]:
-    """One sentence per box (see :func:`box_sentence`)."""
-    return [box_sentence(d, b) for b in d.boxes]
-
-
-def boxes_json(d: Discovery) -> dict[str, Any]:
-    """``{"boxes": [{"coverage", "density", "mass", "limits": {factor: [low, high]}}, ...]}``,
-    exactly the issue's format, listing only restricted factors."""
-    return {
-        "boxes": [
-            {
-                "coverage": b.coverage,
-                "density": b.density,
-                "mass": b.mass,
-                "limits": {k: [lo, hi] for k, (lo, hi) in b.limits.items()},
-            }
-            for b in d.boxes
-        ]
-    }
-
-
-def details_json(d: Discovery) -> dict[str, Any]:
-    """What ``boxes.json`` leaves out: the analysis settings, quasi-p values,
-    counts, sentences, notes and (PRIM) the peeling trajectories."""
-    return {
-        "method": d.method,
-        "metric": d.metric,
-        d.direction: d.threshold,
-        "rule": d.rule,
-        "factors": d.factors,
-        "rows": int(len(d.y)),
-        "cases": d.n_cases,
-        "boxes": [
-            {
-                "qp": b.qp,
-                "rows": b.rows,
-                "cases": b.cases,
-                "trajectory_index": b.trajectory_index,
-                "pasted": b.pasted,
-                "sentence": box_sentence(d, b),
-            }
-            for b in d.boxes
-        ],
-        "trajectories": [t.to_dict(orient="list") for t in d.trajectories],
-        "notes": d.notes,
-    }
+__all__ = [
+    "Box",
+    "Discovery",
+    "box_sentence",
+    "boxes_json",
+    "cases_of_interest",
+    "describe_factor",
+    "details_json",
+    "discover",
+    "in_limits",
+    "paste",
+    "quasi_p",
+    "sentences",
+]
