@@ -32,7 +32,9 @@ def test_strategy_page_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page.wait_for_selector(".civsim-strategy-run", timeout=60_000)  # the run has finished
     boxes = page.inner_text(".civsim-boxes")
     assert "status_quo" in boxes or "futures" in boxes
-    page.screenshot(path=str(screenshot_dir / "strategy.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "strategy.png"))
+    page.locator(".civsim-robust").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "strategy-results.png"))
 
     with page.expect_download() as dl:
         page.click("text=Download experiment (TOML)")
