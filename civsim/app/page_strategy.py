@@ -198,6 +198,8 @@ def Results(spec: lab.LabSpec, frame: pd.DataFrame, took: float):
         solara.HTML(
             tag="div", unsafe_innerHTML=_robust_html(r.table, r.tail_name, True), classes=["civsim-robust"]
         )
+        for note in r.notes:
+            solara.Text(f"Note: {note}.", style={"font-size": "0.85rem", "color": "#555", "display": "block"})
         solara.Select(
             "Strategy to examine",
             values=[s.name for s in spec.strategies],
