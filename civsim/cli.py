@@ -251,6 +251,9 @@ def app_(
 
 
 register_experiment_commands(app)
+from civsim.experiments.strategy_commands import register as register_strategy_commands  # noqa: E402
+
+register_strategy_commands(app)
 
 
 def main() -> None:

@@ -14,9 +14,11 @@ from civsim.app.common import APP_TITLE, PAGE_CSS, one_line
 from civsim.app.page_agents import Agents
 from civsim.app.page_compare import Compare
 from civsim.app.page_explore import Explore
+from civsim.app.page_strategy import Strategy
 from civsim.app.page_workshop import Workshop
 
 NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents (Mesa)")]
+NAV.append(("/strategy", "Strategy"))
 
 
 @solara.component
@@ -57,4 +59,5 @@ routes = [
     solara.Route(path="compare", component=Compare, label="Compare"),
     solara.Route(path="workshop", component=Workshop, label="Workshop"),
     solara.Route(path="agents", component=Agents, label="Agents (Mesa)"),
+    solara.Route(path="strategy", component=Strategy, label="Strategy"),
 ]

@@ -71,10 +71,16 @@ def sweep(
     missing; pointing a changed experiment at an existing directory is refused.
     """
     from civsim.experiments.runner import run_sweep
-    from civsim.experiments.spec import load_experiment
 
     with _guard():
-        exp = load_experiment(experiment)
+        from civsim.experiments.futures import StrategyExperiment, load_any_experiment
+
+        exp = load_any_experiment(experiment)
+        if isinstance(exp, StrategyExperiment):  # uncertainties x strategies: one sweep per strategy
+            from civsim.experiments.strategy_commands import sweep_strategies
+
+            sweep_strategies(exp, out or _default_out(exp.name), workers, scheduler, backend, engine, quiet)
+            return
         target = out or _default_out(exp.name)
         res = run_sweep(
             exp,
@@ -88,7 +94,7 @@ def sweep(
         _echo_sweep(exp.name, res)
 
 
-def _echo_sweep(name: str, res) -> None:  # noqa: ANN001 - SweepResult
+def _echo_sweep(name: str, res, hint: bool = True) -> None:  # noqa: ANN001 - SweepResult
     from civsim.experiments.runner import _si
 
     if res.runs_run == 0:
@@ -99,7 +105,8 @@ def _echo_sweep(name: str, res) -> None:  # noqa: ANN001 - SweepResult
             f"sweep {name}: {res.runs_run} of {res.n_runs} runs in {res.seconds:.1f} s "
             f"({_si(res.citizen_steps_per_second)} citizen-steps/s, {where}) -> {res.out}"
         )
-    typer.echo(f"read it with: pandas.read_parquet({str(res.out)!r})")
+    if hint:
+        typer.echo(f"read it with: pandas.read_parquet({str(res.out)!r})")
 
 
 def sensitivity(
