@@ -221,6 +221,7 @@ class Agency(mesa.Agent):
             n,
             p["coordination_cost"],
             self.openness,
+            self.model.council.state["convening"][0] / len(self.model.agency_list) / rules.MONTHS_PER_YEAR,
         )
         partner = sum(
             (a.remit_share for a in sorted(self.partners, key=lambda a: a.index)),

@@ -255,7 +255,7 @@ _PARAMS: list[Param] = [
         "2010-04",
         unit="YYYY-MM",
         strand="locality",
-        help_="Calendar month of month 0 (after burn-in): dates of outputs and calibration targets.",
+        help_="Calendar month of month 0 (after burn-in), recorded with every run for dated targets and reports.",
     ),
     _p(
         "n_neighbourhoods",
@@ -432,7 +432,7 @@ _PARAMS: list[Param] = [
         0.5,
         "1/yr",
         "austerity",
-        "Real change in the council budget each year (NAO 2018: about -0.047 spending power).",
+        "Constant real change in the council budget each year, on top of budget_path (NAO 2018: -0.047).",
     ),
     _p(
         "budget_path",
@@ -624,7 +624,7 @@ _PARAMS: list[Param] = [
         0.2,
         "share",
         "whole_systems",
-        "Share of the council budget spent convening partnerships (5% triples tie formation).",
+        "Share of the council budget spent convening partnerships: pays agencies' partnership costs, 5% triples tie formation.",
     ),
     # 3 Co-producing
     _p(
@@ -841,7 +841,7 @@ _PARAMS: list[Param] = [
         1.0,
         "share",
         "inclusion",
-        "Inclusive outreach: lowers the barrier by this share and contacts disengaged citizens.",
+        "Inclusive outreach (costs up to 3% of the budget): lowers the barrier by this share, contacts marginalised citizens.",
     ),
     _p(
         "needs_targeting",
@@ -931,7 +931,7 @@ _PARAMS: list[Param] = [
         1000,
         "citizens",
         "cooperation",
-        "Engaged citizens without a network needed to found one in a neighbourhood.",
+        "Engaged citizens without a network per founding group: the founding hazard grows with their number.",
     ),
     _p(
         "network_min_members",
@@ -1019,7 +1019,7 @@ _PARAMS: list[Param] = [
         1.0,
         "share",
         "cooperation",
-        "Share of citizens an alliance must represent to shift the council's agenda.",
+        "Share of citizens a network or alliance must represent to shift the council's agenda.",
     ),
     _p(
         "alliance_voice",

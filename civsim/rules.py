@@ -433,15 +433,17 @@ def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair
     return np.where(tied, u >= p_drop, u < p_form) & enabled
 
 
-def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost, openness):
+def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost, openness, monthly_subsidy):
     r"""Delivery effort after partnership and co-production staff time.
 
-    .. math:: E_a = \eta_a \max(0, B_a/12 - n_a c B^0_a/12)(1 - \omega^c \omega_a)
+    .. math:: E_a = \eta_a \max(0, B_a/12 - \max(0, n_a c B^0_a - F_a)/12)(1 - \omega^c \omega_a)
 
-    Partnerships cost fixed staff time; openness :math:`\omega_a` to
-    co-production takes a share ``OPENNESS_COST`` of the effort at full openness.
+    Partnerships cost fixed staff time, of which the council's convening
+    money :math:`F_a` pays a part; openness :math:`\omega_a` to co-production
+    takes a share ``OPENNESS_COST`` of the effort at full openness.
     """
-    left = np.maximum(0.0, monthly_budget - cost * n_partners * monthly_budget0)
+    paid = np.maximum(0.0, cost * n_partners * monthly_budget0 - monthly_subsidy)
+    left = np.maximum(0.0, monthly_budget - paid)
     return left * efficiency * (1.0 - OPENNESS_COST * openness)
 
 
@@ -534,8 +536,9 @@ def aid_rate(mutual_aid, own_share, ally_share, active):
     r"""Mutual-aid rate of a cell: ``mu * min(1, e + ALLY_AID * e_allies) * active``.
 
     e is the engaged share of the cell's own residents (each counted once),
-    :math:`e_{allies}` the mean engaged share of unhit neighbourhoods allied
-    with this one, and ``active`` 1 during the ``AID_MONTHS`` after a shock.
+    :math:`e_{allies}` the mean, over the neighbourhoods allied with this one,
+    of their spare engaged share (0 for those in an aid window themselves),
+    and ``active`` 1 during the ``AID_MONTHS`` after a shock.
     """
     return mutual_aid * np.minimum(1.0, own_share + ALLY_AID * ally_share) * active
 

@@ -165,9 +165,16 @@ def test_levers_take_money_from_services(lever, value):
 
 
 def test_openness_costs_agency_effort():
-    open_ = rules.agency_effort(1.0, 1.0, 1.0, 0, 0.04, 1.0)
-    closed = rules.agency_effort(1.0, 1.0, 1.0, 0, 0.04, 0.0)
+    open_ = rules.agency_effort(1.0, 1.0, 1.0, 0, 0.04, 1.0, 0.0)
+    closed = rules.agency_effort(1.0, 1.0, 1.0, 0, 0.04, 0.0, 0.0)
     assert open_ == pytest.approx(1.0 - rules.OPENNESS_COST) and closed == 1.0
+
+
+def test_convening_money_pays_part_of_partnership_costs():
+    unpaid = rules.agency_effort(1.0, 1.0, 1.0, 3, 0.04, 0.0, 0.0)
+    paid = rules.agency_effort(1.0, 1.0, 1.0, 3, 0.04, 0.0, 0.05)
+    assert unpaid == pytest.approx(0.88) and paid == pytest.approx(0.93)
+    assert rules.agency_effort(1.0, 1.0, 1.0, 3, 0.04, 0.0, 0.5) == 1.0
 
 
 # ----------------------------------------------------------------------------

@@ -435,6 +435,7 @@ class BatchModel:
             n_partners,
             col(P["coordination_cost"], 2),
             self.openness,
+            col(c["convening"] / A / rules.MONTHS_PER_YEAR, 2),
         )
         partner_frac = n_partners / max(A - 1, 1)
         benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
