@@ -18,6 +18,7 @@ from rich.table import Table
 
 from civsim.errors import UserError
 from civsim.experiments.commands import register as register_experiment_commands
+from civsim.experiments.paired_commands import register as register_paired_commands
 from civsim.params import SCHEMA, STRANDS, schema_records
 
 app = typer.Typer(
@@ -251,6 +252,7 @@ def app_(
 
 
 register_experiment_commands(app)
+register_paired_commands(app)  # ablation, levers
 
 
 def main() -> None:
