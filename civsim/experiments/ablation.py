@@ -63,7 +63,7 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        """``holds``, ``weak``, ``none`` or ``reversed`` (see :meth:`BlockEffect.verdict`)."""
+        """``holds``, ``weak``, ``none``, ``zero`` or ``reversed`` (see :meth:`BlockEffect.verdict`)."""
         return self.effect.verdict(self.pattern.margin)
 
 
@@ -235,8 +235,8 @@ def markdown(result: AblationResult, command: str = "") -> str:
         "mechanism off; its column gives the effect that remains and its share of the intact effect.",
         "",
         "Verdicts: **holds** (consistent sign, interval excludes 0 on the expected side, at least the "
-        "margin), **weak** (expected sign on average but not all of that), **none**, **reversed** "
-        "(interval wholly on the wrong side).",
+        "margin), **weak** (expected sign on average but not all of that), **none**, **zero** (exactly 0 "
+        "in every block: the arms give identical values), **reversed** (interval wholly on the wrong side).",
         "",
     ]
     if command:
@@ -256,7 +256,7 @@ def markdown(result: AblationResult, command: str = "") -> str:
         for ab in p.ablations:
             r = result.row(p.name, ab.name)
             share = result.share(r)
-            share_s = f"{share:.0%}" if math.isfinite(share) else "n/a"
+            share_s = f"{round(share * 100)}%" if math.isfinite(share) else "n/a"
             offs.append(
                 f"`{ab.name}` ({ab.describe()}): {fmt_effect(r.effect)} ({share_s}, "
                 f"{'consistent' if r.effect.consistent else 'mixed'}, {r.verdict})"

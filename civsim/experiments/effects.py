@@ -117,16 +117,20 @@ class BlockEffect:
         return bool(self.low > 0 or self.high < 0)
 
     def verdict(self, margin: float = 0.0) -> str:
-        """One word on the effect: ``holds``, ``weak``, ``none`` or ``reversed``.
+        """One word on the effect: ``holds``, ``weak``, ``none``, ``zero`` or ``reversed``.
 
         ``holds``: the sign is consistent over blocks, the interval excludes
         zero on the expected side and the effect is at least ``margin`` in
         size. ``reversed``: the interval lies wholly on the other side.
         ``weak``: the expected sign on average (or a consistent sign) but not
-        all of the above. ``none``: otherwise (including NaN).
+        all of the above. ``zero``: exactly 0 in every block (the arms give
+        identical values: the contrast has no pathway to this measure).
+        ``none``: otherwise (including NaN).
         """
         if not math.isfinite(self.effect):
             return "none"
+        if all(v == 0.0 for v in self.blocks):
+            return "zero"
         s = self.expect or (1 if self.effect > 0 else -1)
         lo, hi = (self.low, self.high) if s > 0 else (-self.high, -self.low)
         if self.consistent and lo > 0 and abs(self.effect) >= margin:

@@ -179,7 +179,7 @@ def parse_measure(
             )
     if kind == "summary":
         summary = check.string(f"{where} summary", table["summary"], SUMMARIES)
-        months = check.integer(f"{where} months", table.get("months", 24), 1, steps)
+        months = check.integer(f"{where} months", table["months"], 1, steps) if "months" in table else 24
         if "months" in table and summary != "shock_regained":
             raise check.fail(f"{where} months", "months goes with summary = 'shock_regained' only")
         return Measure("summary", summary=summary, months=months)
