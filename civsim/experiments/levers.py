@@ -239,8 +239,11 @@ def plot(result: LeverResult, outcome: str, path: Path) -> Path:
         ax.set_title(
             lever.name + (" (noise)" if flagged else ""), fontsize=9, color="0.45" if flagged else "k"
         )
-        span = max(np.nanmax(np.abs(np.r_[lo, hi])) if np.isfinite(np.r_[lo, hi]).any() else 0.0, 2 * noise)
-        ax.set_ylim(-1.1 * span, 1.1 * span)
+        ends = np.abs(np.r_[lo, hi])
+        ends = ends[np.isfinite(ends)]
+        span = max(float(ends.max()) if ends.size else 0.0, 2 * noise if math.isfinite(noise) else 0.0)
+        if span > 0:
+            ax.set_ylim(-1.1 * span, 1.1 * span)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[n:]:
