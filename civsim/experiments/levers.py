@@ -156,6 +156,7 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
     """The lever report: per outcome, a table of levers with effects, noise and the flag."""
     exp, s = result.experiment, result.stats
     lvl = f"{exp.level:.0%}"
+    where = f"scenario `{exp.scenario}`" if exp.scenario else "the defaults"
     lines = [
         f"# Lever effects, one at a time: {exp.name}",
         "",
@@ -164,8 +165,7 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
         exp.description,
         "",
         f"Every lever takes each listed value while all other parameters stay at the baseline "
-        f"({exp.scenario or 'the defaults'}; n_citizens = {exp.resolved['n_citizens']:,}, "
-        f"{exp.steps} months). "
+        f"({where}; n_citizens = {exp.resolved['n_citizens']:,}, {exp.steps} months). "
         f"Each point runs the baseline's **{exp.blocks} seed blocks x {exp.replicates} replicates** "
         f"(`{SEED_RULE}`, seed {exp.seed}), so an effect is a paired difference from the baseline; "
         f"the interval is a {lvl} t interval over blocks. **Replicate noise** is the pooled "
@@ -214,6 +214,7 @@ def plot(result: LeverResult, outcome: str, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     exp = result.experiment
     n = len(exp.levers)
@@ -244,6 +245,7 @@ def plot(result: LeverResult, outcome: str, path: Path) -> Path:
         span = max(float(ends.max()) if ends.size else 0.0, 2 * noise if math.isfinite(noise) else 0.0)
         if span > 0:
             ax.set_ylim(-1.1 * span, 1.1 * span)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[n:]:
