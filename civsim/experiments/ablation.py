@@ -241,8 +241,9 @@ def markdown(result: AblationResult, command: str = "") -> str:
     ]
     if command:
         lines += [
-            f"Regenerate with `{command}` ({s.runs:,} runs, {s.seconds:.0f} s, {s.backend}, "
-            f"{s.workers} worker{'s' if s.workers != 1 else ''}).",
+            f"Regenerate with `{command}` ({s.runs:,} runs: {s.seconds:.0f} s wall, "
+            f"{s.cpu_seconds:.0f} s CPU, "
+            f"{s.backend}, {s.workers} worker{'s' if s.workers != 1 else ''}).",
             "",
         ]
     lines += [
@@ -335,6 +336,7 @@ def manifest(result: AblationResult, command: str = "") -> dict[str, Any]:
             "runs": s.runs,
             "citizen_steps": s.citizen_steps,
             "seconds": round(s.seconds, 2),
+            "cpu_seconds": round(s.cpu_seconds, 2),
             "backend": s.backend,
             "workers": s.workers,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

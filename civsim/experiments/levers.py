@@ -174,7 +174,11 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
         "",
     ]
     if command:
-        lines += [f"Regenerate with `{command}` ({s.runs:,} runs, {s.seconds:.0f} s, {s.backend}).", ""]
+        lines += [
+            f"Regenerate with `{command}` ({s.runs:,} runs: {s.seconds:.0f} s wall, "
+            f"{s.cpu_seconds:.0f} s CPU, {s.backend}, {s.workers} worker{'s' if s.workers != 1 else ''}).",
+            "",
+        ]
     for o, m in exp.outcomes.items():
         flagged = result.noise_levers()[o]
         lines += [
@@ -292,6 +296,7 @@ def manifest(result: LeverResult, command: str = "") -> dict[str, Any]:
             "runs": s.runs,
             "citizen_steps": s.citizen_steps,
             "seconds": round(s.seconds, 2),
+            "cpu_seconds": round(s.cpu_seconds, 2),
             "backend": s.backend,
             "workers": s.workers,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -96,12 +96,13 @@ class TaskResult:
     values: np.ndarray
     censored: np.ndarray
     seconds: float
+    cpu_seconds: float = 0.0
 
 
 def run_task(task: Task) -> TaskResult:
     """Run one chunk and reduce every run to its measure values."""
     tune_malloc()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     seeds = [np.random.SeedSequence(task.seed, spawn_key=run) for run in task.runs]
     points = [task.params] * len(task.runs)
     model = None
@@ -123,7 +124,9 @@ def run_task(task: Task) -> TaskResult:
         one = one.sort_values("step", kind="stable").reset_index(drop=True)
         for i, measure in enumerate(task.measures):
             values[i, int(b)], censored[i, int(b)] = evaluate(measure, one, model, int(b))
-    return TaskResult(task.key, task.runs, values, censored, time.perf_counter() - t0)
+    return TaskResult(
+        task.key, task.runs, values, censored, time.perf_counter() - t0, time.process_time() - c0
+    )
 
 
 @dataclass
@@ -153,6 +156,8 @@ class RunStats:
     seconds: float
     backend: str
     workers: int
+    cpu_seconds: float = 0.0
+    """CPU time of the runs themselves, summed over workers."""
 
 
 def chunk_size(n_citizens: int, runs: int) -> int:
@@ -226,10 +231,11 @@ def run_variants(
         for key, (params, measures) in variants.items()
     }
     total = len(runs) * len(variants)
-    done = 0
+    done, cpu = 0, 0.0
 
     def store(res: TaskResult) -> None:
-        nonlocal done
+        nonlocal done, cpu
+        cpu += res.cpu_seconds
         target = out[res.key]
         for j, (b, r) in enumerate(res.runs):
             target.values[:, b, r] = res.values[:, j]
@@ -256,5 +262,7 @@ def run_variants(
                 for fut in running:
                     fut.cancel()
     citizen_steps = sum(int(p.get("n_citizens", 0)) for p, _ in variants.values()) * len(runs) * steps
-    stats = RunStats(len(runs) * len(variants), citizen_steps, time.perf_counter() - t0, backend, workers)
+    stats = RunStats(
+        len(runs) * len(variants), citizen_steps, time.perf_counter() - t0, backend, workers, cpu
+    )
     return out, stats
