@@ -18,6 +18,7 @@ from rich.table import Table
 
 from civsim.errors import UserError
 from civsim.experiments.commands import register as register_experiment_commands
+from civsim.experiments.paired_commands import register as register_paired_commands
 from civsim.params import SCHEMA, STRANDS, schema_records
 
 app = typer.Typer(
@@ -254,6 +255,7 @@ register_experiment_commands(app)
 from civsim.experiments.strategy_commands import register as register_strategy_commands  # noqa: E402
 
 register_strategy_commands(app)
+register_paired_commands(app)  # ablation, levers
 
 
 def main() -> None:
