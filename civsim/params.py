@@ -1014,7 +1014,7 @@ _PARAMS: list[Param] = [
     _p(
         "influence_threshold",
         "float",
-        0.03,
+        0.05,
         0.0,
         1.0,
         "share",
