@@ -32,11 +32,12 @@ def _cache_dir() -> str:
     """Where compiled kernels are cached: one directory per version of the rules and loops.
 
     Numba's own cache notices a change to this file only, not to the rules it
-    compiles from :mod:`civsim.rules`; keying the directory on both sources
-    means an edited rule is always recompiled.
+    compiles from :mod:`civsim.rules`; keying the directory on the sources of
+    every rules module and this one means an edited rule is always recompiled.
     """
     digest = hashlib.sha256()
-    for path in (Path(rules.__file__), Path(__file__)):
+    rule_files = sorted(Path(rules.__file__).parent.glob("*.py"))
+    for path in (*rule_files, Path(__file__)):
         digest.update(path.read_bytes())
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "civsim" / "numba"
     path = root / digest.hexdigest()[:16]

@@ -335,7 +335,14 @@ class CivicModel(mesa.Model):
             )
         )
         return process.update_outcomes(
-            P, self.month, self.outcomes, self.reference, inputs, self.base, self.world.cross_impact, self.ctx["aid"]
+            P,
+            self.month,
+            self.outcomes,
+            self.reference,
+            inputs,
+            self.base,
+            self.world.cross_impact,
+            self.ctx["aid"],
         )
 
     # ------------------------------------------------------------------

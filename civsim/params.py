@@ -176,7 +176,6 @@ class Param:
             raise bad
         return value
 
-
     def _coerce_series(self, value: Any, bad: ParamError) -> tuple[float, ...]:
         if isinstance(value, str):
             parts = [v.strip() for v in value.split(",") if v.strip()]
@@ -255,7 +254,7 @@ _PARAMS: list[Param] = [
         "2010-04",
         unit="YYYY-MM",
         strand="locality",
-        help_="Calendar month of month 0 (after burn-in), recorded with every run for dated targets and reports.",
+        help_="Calendar month of month 0 (after burn-in), recorded with runs for dated targets and reports.",
     ),
     _p(
         "n_neighbourhoods",
@@ -624,7 +623,7 @@ _PARAMS: list[Param] = [
         0.2,
         "share",
         "whole_systems",
-        "Share of the council budget spent convening partnerships: pays agencies' partnership costs, 5% triples tie formation.",
+        "Council budget share spent convening: pays part of partnership costs; 5% triples tie-forming.",
     ),
     # 3 Co-producing
     _p(
@@ -841,7 +840,7 @@ _PARAMS: list[Param] = [
         1.0,
         "share",
         "inclusion",
-        "Inclusive outreach (costs up to 3% of the budget): lowers the barrier by this share, contacts marginalised citizens.",
+        "Inclusive outreach (up to 3% of budget): lowers the barrier by this share, reaches the excluded.",
     ),
     _p(
         "needs_targeting",
@@ -902,7 +901,7 @@ _PARAMS: list[Param] = [
         2.0,
         "1/month",
         "resilience",
-        "Monthly share of a shock's loss that engaged neighbours (and allied places) restore, for a year after it.",
+        "Monthly share of a shock's loss that engaged neighbours and allied places restore, for a year.",
     ),
     # 6 Finding cooperative solutions
     _p(

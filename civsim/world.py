@@ -47,10 +47,26 @@ SHOCK_MASKS: dict[str, dict[str, float]] = {
 SHOCK_KINDS: tuple[str, ...] = ("economic", "environmental", "budget")
 _UNKNOWN_SHOCK = 0.3
 _GROUP_VALUES: tuple[dict[str, float], ...] = (
-    {"jobs": 1.0, "housing": 0.9, "health": 1.0, "learning": 1.1, "environment": 1.3, "safety": 0.9,
-     "connection": 0.9, "transport": 1.2},
-    {"jobs": 1.5, "housing": 1.5, "health": 1.2, "learning": 0.9, "environment": 0.6, "safety": 1.2,
-     "connection": 1.1, "transport": 0.8},
+    {
+        "jobs": 1.0,
+        "housing": 0.9,
+        "health": 1.0,
+        "learning": 1.1,
+        "environment": 1.3,
+        "safety": 0.9,
+        "connection": 0.9,
+        "transport": 1.2,
+    },
+    {
+        "jobs": 1.5,
+        "housing": 1.5,
+        "health": 1.2,
+        "learning": 0.9,
+        "environment": 0.6,
+        "safety": 1.2,
+        "connection": 1.1,
+        "transport": 0.8,
+    },
 )
 """What each group values, before normalising: the majority (row 0) and the
 marginalised groups (row 1). A documented assumption, not data: marginalised

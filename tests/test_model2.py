@@ -24,7 +24,9 @@ N = 2000
 R = 8
 
 
-def runs(overrides: dict | None = None, preset: str | None = None, reps: int = R, steps: int = 120, seed: int = 0):
+def runs(
+    overrides: dict | None = None, preset: str | None = None, reps: int = R, steps: int = 120, seed: int = 0
+):
     base = dict(load_scenario(preset).params) if preset else {}
     params = resolve({**base, "n_citizens": N, **(overrides or {})})
     return BatchModel([params] * reps, [run_sequence(seed, (r,)) for r in range(reps)]).run(steps).frame()
@@ -153,7 +155,8 @@ def test_austerity_cuts_coordination_only_through_its_cost():
 
 
 @pytest.mark.parametrize(
-    "lever, value", [("outreach", 1.0), ("voice_weight", 0.6), ("needs_targeting", 1.0), ("convening_funds", 0.05)]
+    "lever, value",
+    [("outreach", 1.0), ("voice_weight", 0.6), ("needs_targeting", 1.0), ("convening_funds", 0.05)],
 )
 def test_levers_take_money_from_services(lever, value):
     base = resolve({"n_citizens": 200, lever: 0.0, "burn_in": 0})

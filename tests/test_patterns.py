@@ -286,7 +286,9 @@ def test_d_allied_voice_needs_the_influence_threshold():
 
 def test_e_open_agencies_raise_trust_and_engagement():
     closed, open_ = run_arm({"coproduction_openness": 0.1}), run_arm({"coproduction_openness": 0.8})
-    assert_effect(closed.final("trust"), open_.final("trust"), "increase", 0.003, "trust, openness 0.1 -> 0.8")
+    assert_effect(
+        closed.final("trust"), open_.final("trust"), "increase", 0.003, "trust, openness 0.1 -> 0.8"
+    )
     assert_effect(
         closed.final("engagement"),
         open_.final("engagement"),

@@ -40,7 +40,7 @@ def strand_order() -> list[str]:
 
 
 def grouped_params() -> dict[str, list[P.Param]]:
-    """Editable parameters by strand, in display order (lists, paths, yearly series and dates are not editable here)."""
+    """Editable parameters by strand, in display order (lists, paths, series and dates: not here)."""
     out: dict[str, list[P.Param]] = {s: [] for s in strand_order()}
     for p in P.SCHEMA.values():
         if p.type in ("list", "path", "series", "text"):

@@ -312,7 +312,10 @@ class BatchModel:
         )
         # the trust target depends on a citizen only through their cell
         target = rules.trust_target(
-            ctx["match"], ctx["index"] - self.trend, col(c["budget_change"], 3), col(P["trust_cut_sensitivity"], 3)
+            ctx["match"],
+            ctx["index"] - self.trend,
+            col(c["budget_change"], 3),
+            col(P["trust_cut_sensitivity"], 3),
         )
         target_cell = np.repeat(target[..., None], 2, axis=-1)
         members = agg["members"]

@@ -1,0 +1,86 @@
+"""Agencies: coordination ties paid from discretionary budgets, and joined-up delivery (strand 2).
+
+Part of :mod:`civsim.rules`; see its docstring for notation and conventions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CONVENING_GAIN = 40.0
+"""Tie-formation multiplier per unit share of budget spent convening (5% -> x3)."""
+OPENNESS_COST = 0.1
+"""Share of an agency's delivery effort that full openness to co-production takes in staff time."""
+
+
+def coordination_link(remit, cross_impact):
+    """How linked two agencies' remits are: ``min(1, r_a (I + |C|) r_b)``, zero diagonal."""
+    k = cross_impact.shape[0]
+    link = np.minimum(1.0, remit @ (np.eye(k) + np.abs(cross_impact)) @ remit.T)
+    np.fill_diagonal(link, 0.0)
+    return link
+
+
+def affordable_ties(budget, budget0, core, cost, subsidy):
+    r"""How many coordination partnerships an agency can pay for from its discretionary budget.
+
+    .. math:: n^{max}_a = \lfloor \max(0, B_a - \chi B^0_a + F_a) / (c B^0_a) \rfloor
+
+    Core (statutory) delivery, a share :math:`\chi` of the starting budget,
+    is paid first; each partnership costs staff time :math:`c B^0_a`, fixed
+    in money; the council's convening money :math:`F_a` (its share per
+    agency) pays part of it. Cuts shrink the discretionary part first, so
+    partnerships are what goes, without any rule saying so. Unlimited when
+    ``cost`` is 0. (The 1e-9 keeps 0.2 / 0.04 at 5, not 4.9999.)
+    """
+    spare = np.maximum(0.0, budget - core * budget0 + subsidy)
+    unit = cost * budget0
+    ratio = spare / np.where(unit > 0, unit, 1.0)
+    return np.where(unit > 0, np.floor(ratio + 1e-9), np.inf)
+
+
+def overstretch(n_partners, affordable):
+    """Share of an agency's partnerships it cannot pay for: ``max(0, 1 - n_max / n)``."""
+    return np.where(n_partners > affordable, 1.0 - affordable / np.maximum(n_partners, 1.0), 0.0)
+
+
+def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled):
+    r"""Coordination ties at t+1 for agency pairs.
+
+    A tie forms with probability :math:`p\,\ell_{ab}(1 + \gamma F)` (linked
+    remits, convening funds F) when both agencies can pay for another
+    partnership (``room_pair``), and lapses with probability
+    :math:`d + (1 - d)\,x_{ab}`, where :math:`x_{ab}` is the larger
+    :func:`overstretch` of the two.
+    """
+    p_form = propensity * link * (1.0 + CONVENING_GAIN * convening) * room_pair
+    p_drop = decay + (1.0 - decay) * over_pair
+    return np.where(tied, u >= p_drop, u < p_form) & enabled
+
+
+def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost, openness, monthly_subsidy):
+    r"""Delivery effort after partnership and co-production staff time.
+
+    .. math:: E_a = \eta_a \max(0, B_a/12 - \max(0, n_a c B^0_a - F_a)/12)(1 - \omega^c \omega_a)
+
+    Partnerships cost fixed staff time, of which the council's convening
+    money :math:`F_a` pays a part; openness :math:`\omega_a` to co-production
+    takes a share ``OPENNESS_COST`` of the effort at full openness.
+    """
+    paid = np.maximum(0.0, cost * n_partners * monthly_budget0 - monthly_subsidy)
+    left = np.maximum(0.0, monthly_budget - paid)
+    return left * efficiency * (1.0 - OPENNESS_COST * openness)
+
+
+def domain_effort(effort, remit_share, partner_remit_share, partner_frac, cross_impact, benefit):
+    r"""Effort an agency puts into each domain, with joined-up spill-over.
+
+    .. math:: e_{ak} = E_a\,(\hat r_{ak} + \beta\,\phi_a \textstyle\sum_j C_{kj} \bar r_{aj})
+
+    :math:`\hat r_a` is the agency's remit share, :math:`\bar r_a` the mean
+    remit share of its partners, :math:`\phi_a` its share of possible partners.
+    Coordination pays only through C: with weak interdependence it gains
+    nothing while its cost stays.
+    """
+    spill = np.einsum("kj,...aj->...ak", cross_impact, partner_remit_share)
+    return effort[..., None] * (remit_share + benefit * partner_frac[..., None] * spill)
