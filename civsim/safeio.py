@@ -164,7 +164,7 @@ def check_toml_shape(text: str, source: str) -> None:
         i += 1
 
 
-def loads(text: str, source: str) -> dict[str, Any]:
+def loads(text: str, source: str, invalid: str = "invalid TOML") -> dict[str, Any]:
     """Parse TOML ``text`` after :func:`check_toml_shape`; every failure is one line.
 
     Raises
@@ -176,13 +176,15 @@ def loads(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{source}: invalid TOML: {exc}") from None
+        raise UserError(f"{source}: {invalid}: {exc}") from None
     except (RecursionError, MemoryError):  # belt and braces: the shape check should prevent these
         raise UserError(f"{source}: TOML too deeply nested or too large to read") from None
 
 
-def load_file(path: Path | str, shown: str | None = None) -> tuple[str, dict[str, Any]]:
+def load_file(
+    path: Path | str, shown: str | None = None, invalid: str = "invalid TOML"
+) -> tuple[str, dict[str, Any]]:
     """Read and parse a TOML file with every bound above; return ``(text, data)``."""
     name = shown if shown is not None else str(path)
     text = read_text(path, name)
-    return text, loads(text, name)
+    return text, loads(text, name, invalid)
