@@ -259,7 +259,8 @@ def heavy_job(need: int, what: str, hint: str = "") -> Iterator[None]:
     with _jobs_lock:
         if _jobs_running >= allowed:
             raise BusyError(
-                f"the server is already running {_jobs_running} heavy job(s), its limit; try again in a moment"
+                f"the server is already running {_jobs_running} heavy job(s), its limit; "
+                "try again in a moment"
             )
         _jobs_running += 1
     try:

@@ -113,7 +113,9 @@ def check_toml_shape(text: str, source: str) -> None:
         Naming the file, the line and the limit.
     """
     if len(text) > MAX_TOML_BYTES:
-        raise UserError(f"{source}: {len(text):,} characters; a TOML file may have at most {MAX_TOML_BYTES:,}")
+        raise UserError(
+            f"{source}: {len(text):,} characters; a TOML file may have at most {MAX_TOML_BYTES:,}"
+        )
     depth = 0
     dots = 0
     line = 1
@@ -148,7 +150,8 @@ def check_toml_shape(text: str, source: str) -> None:
             dots = 0
             if depth > MAX_NESTING:
                 raise UserError(
-                    f"{source}: line {line}: arrays or tables nested more than {MAX_NESTING} deep are not allowed"
+                    f"{source}: line {line}: arrays or tables nested more than {MAX_NESTING} deep "
+                    "are not allowed"
                 )
         elif c in "]}":
             depth = max(0, depth - 1)

@@ -187,7 +187,12 @@ def _check_force(out: Path) -> None:
     """``--force`` never deletes the current directory, an ancestor of it, home or /."""
     target = out.resolve()
     cwd = Path.cwd().resolve()
-    if target == Path(target.anchor) or target == Path.home().resolve() or cwd == target or target in cwd.parents:
+    if (
+        target == Path(target.anchor)
+        or target == Path.home().resolve()
+        or cwd == target
+        or target in cwd.parents
+    ):
         raise UserError(
             f"--out {out}: refusing to replace the current directory, one holding it, your home or /"
         )

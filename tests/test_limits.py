@@ -113,7 +113,9 @@ def test_cli_run_respects_the_configured_limit(tmp_path):
         "--out", str(tmp_path / "o"), env={"CIVSIM_MEMORY_LIMIT": "300M"},
     )  # fmt: skip
     assert "the limit is 300 MB (CIVSIM_MEMORY_LIMIT=300M)" in one_error_line(res)
-    res = civsim("run", "baseline", "--steps", "2", "--out", str(tmp_path / "o"), env={"CIVSIM_MEMORY_LIMIT": "x"})
+    res = civsim(
+        "run", "baseline", "--steps", "2", "--out", str(tmp_path / "o"), env={"CIVSIM_MEMORY_LIMIT": "x"}
+    )
     assert "CIVSIM_MEMORY_LIMIT='x' is not allowed" in one_error_line(res)
 
 

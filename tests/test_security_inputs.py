@@ -12,7 +12,6 @@ import re
 import threading
 import time
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
@@ -125,7 +124,10 @@ def test_read_upload_refuses_a_large_file_without_reading_it():
 
 def test_read_upload_reads_only_the_announced_size_and_detects_truncation():
     f = FakeClientFile(b"[params]\noutreach = 0.5\nEXTRA")
-    assert read_upload({"name": "a.toml", "size": 23, "file_obj": f}) == ("a.toml", b"[params]\noutreach = 0.5")
+    assert read_upload({"name": "a.toml", "size": 23, "file_obj": f}) == (
+        "a.toml",
+        b"[params]\noutreach = 0.5",
+    )
     assert f.asked == [23]
     short = FakeClientFile(b"[params]\n")
     with pytest.raises(UserError, match="interrupted"):
@@ -137,7 +139,10 @@ def test_read_upload_race_errors_are_one_line_and_superseded_reads_are_dropped()
         read_upload({"name": "a.toml", "size": 5, "file_obj": FakeClientFile(b"12345", fail=True)})
     cancel = threading.Event()
     cancel.set()  # a newer file was chosen meanwhile
-    assert read_upload({"name": "a.toml", "size": 5, "file_obj": FakeClientFile(b"12345", fail=True)}, cancel) is None
+    assert (
+        read_upload({"name": "a.toml", "size": 5, "file_obj": FakeClientFile(b"12345", fail=True)}, cancel)
+        is None
+    )
 
 
 def test_read_upload_serialises_concurrent_reads():

@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def civsim(*args: str, cwd: Path | None = None, timeout: float = 180):
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run([str(CIVSIM), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [str(CIVSIM), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def one_error_line(res) -> str:
@@ -86,7 +88,9 @@ def test_lock_never_follows_a_symlink(tmp_path):
     assert victim.read_text() == "precious\n"
 
 
-@pytest.mark.parametrize("name", ["../../../tmp/escape", "/tmp/escape", "a/b", "..", ".hidden", "", "x" * 101])
+@pytest.mark.parametrize(
+    "name", ["../../../tmp/escape", "/tmp/escape", "a/b", "..", ".hidden", "", "x" * 101]
+)
 def test_experiment_name_cannot_be_a_path(tmp_path, name):
     p = tmp_path / "e.toml"
     p.write_text(f'[experiment]\nname = "{name}"\nseed = 1\nsteps = 2\n')
@@ -214,7 +218,9 @@ def test_run_twice_into_the_same_directory_replaces_the_run_whole(tmp_path):
     out = tmp_path / "o"
     first = civsim("run", "baseline", "--steps", "2", "--citizens", "100", "--out", str(out))
     assert first.returncode == 0, first.stderr
-    again = civsim("run", "baseline", "--steps", "3", "--citizens", "100", "--format", "parquet", "--out", str(out))
+    again = civsim(
+        "run", "baseline", "--steps", "3", "--citizens", "100", "--format", "parquet", "--out", str(out)
+    )
     assert again.returncode == 0, again.stderr
     names = {p.name for p in out.iterdir()}
     assert names == {"timeseries.parquet", "summary.json", "manifest.json", "timeseries.png"}
@@ -230,7 +236,9 @@ def test_run_refuses_a_sweep_or_other_files_unless_forced(swept, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    assert "not a civsim run" in one_error_line(civsim("run", "baseline", "--steps", "2", "--out", str(other)))
+    assert "not a civsim run" in one_error_line(
+        civsim("run", "baseline", "--steps", "2", "--out", str(other))
+    )
     assert (other / "notes.txt").read_text() == "mine"
     forced = civsim("run", "baseline", "--steps", "2", "--citizens", "100", "--out", str(other), "--force")
     assert forced.returncode == 0, forced.stderr
@@ -273,7 +281,9 @@ def test_a_failed_write_keeps_the_earlier_run(tmp_path, monkeypatch):
 def test_make_run_twice(tmp_path):
     """`make run` is `civsim run baseline --out runs/baseline`: the same command twice just works."""
     for _ in range(2):
-        res = civsim("run", "baseline", "--steps", "2", "--citizens", "100", "--out", "runs/baseline", cwd=tmp_path)
+        res = civsim(
+            "run", "baseline", "--steps", "2", "--citizens", "100", "--out", "runs/baseline", cwd=tmp_path
+        )
         assert res.returncode == 0, res.stderr
     assert len(pd.read_csv(tmp_path / "runs" / "baseline" / "timeseries.csv")) == 3
 

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from civsim import limits
 from civsim import params as P
 from civsim import seeding
 from civsim.batch import BatchModel
 from civsim.errors import UserError
+from civsim.limits import comparison_bytes, heavy_job
 from civsim.scenario import scenario_to_toml
 
 METRICS: dict[str, str] = {
@@ -87,8 +87,8 @@ def run_comparison(
     """
     sizes = [n_citizens] if n_citizens is not None else [s.resolved()["n_citizens"] for s in specs]
     n = int(max(sizes, default=0))
-    with limits.heavy_job(
-        limits.comparison_bytes(len(specs), int(reps), int(steps), n),
+    with heavy_job(
+        comparison_bytes(len(specs), int(reps), int(steps), n),
         f"{len(specs)} scenarios x {int(reps)} replicates x {n:,} citizens x {int(steps)} months",
         "use fewer replicates, citizens or months",
     ):

@@ -147,7 +147,9 @@ def TomlFileInput(on_file: Callable[[str, bytes], None], on_error: Callable[[str
             on_error(one_line(exc))
             return
         except Exception:  # never a traceback on the page
-            on_error(f"{display_name(str(wired[0].get('name', '')))}: cannot read the upload; choose it again")
+            on_error(
+                f"{display_name(str(wired[0].get('name', '')))}: cannot read the upload; choose it again"
+            )
             return
         if got is not None:
             on_file(*got)

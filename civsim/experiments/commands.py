@@ -42,13 +42,15 @@ def _guard() -> Iterator[None]:
         typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except MemoryError:
-        typer.echo("error: out of memory; use fewer points, a smaller chunk_size or fewer --workers", err=True)
+        typer.echo(
+            "error: out of memory; use fewer points, a smaller chunk_size or fewer --workers", err=True
+        )
         raise typer.Exit(EXIT_USAGE) from None
 
 
 @contextlib.contextmanager
 def _damaged(directory: Path | str) -> Iterator[None]:
-    """Unexpected data in a results directory (a hand-edited manifest, odd columns): one line, not a traceback."""
+    """Unexpected data in a results directory (a hand-edited manifest, odd columns): one line."""
     try:
         yield
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:

@@ -61,7 +61,9 @@ def load_results(
         ) from None
     missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
-        raise UserError(f"{directory}: the results lack the column(s) {', '.join(missing)}; the data is damaged")
+        raise UserError(
+            f"{directory}: the results lack the column(s) {', '.join(missing)}; the data is damaged"
+        )
     order = ["run", "step"] if "step" in frame.columns else ["run"]
     return manifest, frame.sort_values(order, kind="stable").reset_index(drop=True)
 

@@ -405,7 +405,9 @@ class ResultStore:
                         continue
         return out
 
-    def verify_chunk(self, chunk: int, expected_rows: int | None, record: dict[str, Any] | None) -> str | None:
+    def verify_chunk(
+        self, chunk: int, expected_rows: int | None, record: dict[str, Any] | None
+    ) -> str | None:
         """Check one chunk file; None when sound, else why not (a few words).
 
         Checks the Parquet footer can be read, the row count is the one the
