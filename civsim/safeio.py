@@ -133,8 +133,10 @@ def check_toml_shape(text: str, source: str) -> None:
         elif c in "\"'":
             triple = text.startswith(c * 3, i)
             if triple:
-                end = text.find(c * 3, i + 3)
-                end = n if end < 0 else end + 3
+                j = i + 3
+                while j < n and not text.startswith(c * 3, j):
+                    j += 2 if (c == '"' and text[j] == "\\") else 1
+                end = min(n, j + 3)
                 while end < n and text[end] == c:  # up to two quotes may close the string's content
                     end += 1
             else:

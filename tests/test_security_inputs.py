@@ -290,3 +290,34 @@ def test_parameter_at_top_level_has_no_silly_hint(tmp_path):
 def test_presets_still_load():
     for name in preset_names():
         load_scenario(name)
+
+
+def test_cli_seed_range_matches_scenario_files(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from civsim.scenario import MAX_SEED
+
+    (tmp_path / "s.toml").write_text(f"seed = {MAX_SEED + 1}\n")
+    with pytest.raises(UserError, match=r"seed = 9223372036854775808 is not allowed.*9223372036854775807"):
+        load_scenario(str(tmp_path / "s.toml"))
+    civsim = Path(sys.executable).parent / "civsim"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    res = subprocess.run(
+        [str(civsim), "run", "baseline", "--seed", str(MAX_SEED + 1), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2 and "--seed" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_experiment_file_that_is_a_fifo_or_directory_is_named(tmp_path):
+    from civsim.experiments.spec import load_experiment
+
+    os.mkfifo(tmp_path / "e.toml")
+    with pytest.raises(UserError, match="named pipe"):
+        load_experiment(tmp_path / "e.toml")
+    (tmp_path / "d.toml").mkdir()
+    with pytest.raises(UserError, match="is a directory"):
+        load_experiment(tmp_path / "d.toml")

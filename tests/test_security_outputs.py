@@ -336,3 +336,20 @@ def test_numba_cache_is_private_or_absent(tmp_path, monkeypatch):
         assert kernels._cache_dir() is None
     monkeypatch.setenv("CIVSIM_NUMBA_CACHE", "off")
     assert kernels._cache_dir() is None
+
+
+def test_read_only_places_are_one_line_before_any_work(swept, tmp_path):
+    """/proc is read-only even for root: a stand-in for a read-only file system."""
+    line = one_error_line(civsim("run", "baseline", "--citizens", "2000000", "--out", "/proc/civsim-out"))
+    assert "--out /proc/civsim-out: cannot write there" in line
+    _, out = swept
+    assert "/proc/civsim-report" in one_error_line(civsim("report", str(out), "--to", "/proc/civsim-report"))
+
+
+def test_sweep_out_on_or_inside_a_file_is_one_line(tmp_path):
+    p = experiment(tmp_path)
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for out in (f, f / "inside"):
+        one_error_line(civsim("sweep", str(p), "--engine", "toy", "--workers", "1", "--out", str(out)))
+    assert f.read_text() == "x"
