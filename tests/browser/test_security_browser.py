@@ -1,4 +1,4 @@
-"""Hostile uploads through the real page (issue 11): a browser cannot read server files, races stay one line."""
+"""Hostile uploads through the real page (issue 11): no server files read, races stay one line."""
 
 from __future__ import annotations
 
