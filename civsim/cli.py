@@ -45,7 +45,9 @@ def run(
     steps: Annotated[
         int | None, typer.Option(min=1, max=2400, help="Months to simulate (default: the scenario's, 120).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: the scenario's, 0).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**63 - 1, help="Seed (default: the scenario's, 0).")
+    ] = None,
     citizens: Annotated[
         int | None, typer.Option(min=10, help="Number of citizens (sets n_citizens).")
     ] = None,
@@ -58,6 +60,9 @@ def run(
         str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
     ] = "auto",
     reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+    force: Annotated[
+        bool, typer.Option(help="Replace --out even if it holds something other than a civsim run.")
+    ] = False,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -79,23 +84,34 @@ def run(
     run_seed = seed if seed is not None else scen.seed
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
-        ts, summaries = simulate.simulate(
-            params,
-            run_seed,
-            n_steps,
-            reps,
-            chosen,
-            progress=lambda done, total: bar.update(task, completed=done),
-        )
+    try:  # checked before anything is simulated or allocated
+        _check_run(int(params["n_citizens"]), reps, n_steps, chosen)
+        tmp = simulate.check_destination(out, force)
+    except UserError as exc:
+        fail(str(exc))
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
+            ts, summaries = simulate.simulate(
+                params,
+                run_seed,
+                n_steps,
+                reps,
+                chosen,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+    except BaseException:  # Ctrl-C or a failure: leave no temporary directory behind
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     manifest = {
         "scenario": {
             "name": scen.name,
@@ -112,9 +128,23 @@ def run(
         "command": " ".join(["civsim"] + sys.argv[1:]),
         "versions": simulate.versions(),
     }
-    paths = simulate.write_outputs(out, ts, summaries, manifest, format_)
+    try:
+        paths = simulate.write_outputs(out, ts, summaries, manifest, format_, tmp=tmp)
+    except UserError as exc:
+        fail(str(exc))
     console.print(summary_table(scen.name, ts, summaries, reps))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+def _check_run(n_citizens: int, reps: int, steps: int, engine: str) -> None:
+    """Refuse a run whose memory estimate exceeds the budget (see civsim.limits)."""
+    from civsim import limits
+
+    limits.check(
+        limits.run_bytes(n_citizens, reps, steps, engine),
+        f"civsim run: {n_citizens:,} citizens x {reps:,} run(s) x {steps} months ({engine})",
+        "use fewer --reps or --citizens",
+    )
 
 
 def summary_table(name: str, ts, summaries, reps: int) -> Table:
@@ -264,6 +294,14 @@ def main() -> None:
         app()
     except UserError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except MemoryError:  # the estimate in civsim.limits was too low: still one line, never a traceback
+        err.print(
+            "[bold red]error:[/] out of memory; use fewer citizens, replicates or workers, "
+            "or lower CIVSIM_MEMORY_LIMIT so such runs are refused up front",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise SystemExit(2) from None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import stat
 from pathlib import Path
 
 import numba
@@ -28,29 +28,53 @@ import numpy as np
 from civsim import rules
 
 
-def _cache_dir() -> str:
-    """Where compiled kernels are cached: one directory per version of the rules and loops.
+def _private_dir(path: Path) -> bool:
+    """Make ``path`` (and missing parents) with mode 0700; True if it is then a directory we own
+    that nobody else can write to, reached without a symbolic link in its last part."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
+def _cache_dir() -> str | None:
+    """Where compiled kernels are cached: one private directory per version of the rules and loops.
 
     Numba's own cache notices a change to this file only, not to the rules it
     compiles from :mod:`civsim.rules`; keying the directory on the sources of
-    every rules module and this one means an edited rule is always recompiled.
+    every rules module and this one
+    means an edited rule is always recompiled. Numba unpickles the index files
+    it finds there, so the directory must be one only this user can write:
+    ``$CIVSIM_NUMBA_CACHE`` or ``~/.cache/civsim/numba`` (``$XDG_CACHE_HOME``),
+    created 0700 and checked to be owned by this user and not group- or
+    world-writable, or else None: no disk cache (kernels compile in each
+    process). ``CIVSIM_NUMBA_CACHE=off`` switches the disk cache off.
     """
     digest = hashlib.sha256()
     rule_files = sorted(Path(rules.__file__).parent.glob("*.py"))
     for path in (*rule_files, Path(__file__)):
         digest.update(path.read_bytes())
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "civsim" / "numba"
-    path = root / digest.hexdigest()[:16]
+    chosen = os.environ.get("CIVSIM_NUMBA_CACHE", "").strip()
+    if chosen.lower() in ("off", "none", "0"):
+        return None
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        path = Path(tempfile.gettempdir()) / f"civsim-numba-{os.getuid()}" / digest.hexdigest()[:16]
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory
+        return None
+    root = Path(chosen) if chosen else home / "civsim" / "numba"
+    path = root / digest.hexdigest()[:16]
+    if not (_private_dir(root) and _private_dir(path)):
+        return None
     return str(path)
 
 
 _saved_cache_dir = numba.config.CACHE_DIR
-numba.config.CACHE_DIR = _cache_dir()
-_jit = numba.njit(cache=True, nogil=True)
+_CACHE = _cache_dir()
+if _CACHE is not None:
+    numba.config.CACHE_DIR = _CACHE
+_jit = numba.njit(cache=_CACHE is not None, nogil=True)
 
 tie_share = _jit(rules.tie_share)
 engagement_push = _jit(rules.engagement_push)

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civsim import inputs
+from civsim import inputs, safeio
 from civsim.errors import UserError
 from civsim.params import SCHEMA, ParamError, check, resolve
 
@@ -37,6 +38,8 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 TOP_KEYS = ("description", "extends", "seed", "steps", "params")
 DEFAULT_STEPS = 120
 MAX_STEPS = 2400
+MAX_SEED = 2**63 - 1
+"""Largest seed (scenario files, ``--seed``, experiment files)."""
 
 
 @dataclass
@@ -71,8 +74,22 @@ def list_presets() -> list[Scenario]:
     return [load_scenario(n) for n in preset_names()]
 
 
-def load_scenario(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Scenario:
+MAX_EXTENDS = 16
+"""Longest chain of ``extends`` followed."""
+
+
+def load_scenario(
+    name_or_path: str | Path, _seen: tuple[str, ...] = (), *, presets_only: bool = False
+) -> Scenario:
     """Load a preset by name, or a scenario file by path, following ``extends``.
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A preset name, or a path to a scenario TOML file.
+    presets_only : bool
+        Only preset names are accepted (the web app: a browser may not name
+        files on the server).
 
     Raises
     ------
@@ -80,70 +97,88 @@ def load_scenario(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> Scen
         For a missing file, broken TOML, unknown keys (with a did-you-mean
         hint), wrong types, out-of-range or NaN values, or an ``extends`` cycle.
     """
-    text, source, name = _read(name_or_path)
-    if source in _seen:
-        raise UserError(f"{source}: extends = {name!r} makes a cycle ({' -> '.join(_seen + (source,))})")
-    return parse_scenario_text(text, source, name=name, _seen=_seen + (source,))
+    text, source, name, ident = _read(name_or_path, presets_only)
+    if ident in _seen:
+        raise UserError(f"{source}: extends makes a cycle ({' -> '.join(_seen + (ident,))})")
+    if len(_seen) >= MAX_EXTENDS:
+        raise UserError(f"{source}: extends chain longer than {MAX_EXTENDS} files")
+    return parse_scenario_text(text, source, name=name, _seen=_seen + (ident,), presets_only=presets_only)
 
 
-def _read(name_or_path: str | Path) -> tuple[str, str, str]:
+def _read(name_or_path: str | Path, presets_only: bool = False) -> tuple[str, str, str, str]:
+    """Text, source (for messages), name and identity (resolved path) of a preset or file."""
     raw = str(name_or_path)
-    path = Path(raw)
-    if not raw.endswith(".toml") and "/" not in raw and not path.exists():
+    if raw in preset_names():
         path = preset_path(raw)
-        if not path.exists():
-            hint = difflib.get_close_matches(raw, preset_names(), n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise UserError(f"no preset or file named {raw!r}{extra}; presets: {', '.join(preset_names())}")
-    if not path.is_file():
-        raise UserError(f"{raw}: file not found")
+        return safeio.read_text(path, str(path)), str(path), raw, str(path.resolve())
+    if presets_only:
+        raise UserError(f"no preset named {_short(raw)}; presets: {', '.join(preset_names())}")
+    if not raw.strip():
+        raise UserError("an empty name is not a preset or a file")
+    path = Path(raw)
+    if not raw.endswith(".toml") and "/" not in raw and not os.path.lexists(path):
+        hint = difflib.get_close_matches(raw, preset_names(), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UserError(f"no preset or file named {raw!r}{extra}; presets: {', '.join(preset_names())}")
+    text = safeio.read_text(path, raw)
     try:
-        return path.read_text(encoding="utf-8"), str(path), path.stem
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{raw}: cannot read file ({exc})") from None
+        ident = str(path.resolve())
+    except (OSError, RuntimeError):
+        ident = os.path.abspath(raw)
+    return text, str(path), path.stem, ident
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr`` of a user value, cut to ``limit`` characters (messages stay one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def parse_scenario_text(
-    text: str, source: str, name: str | None = None, _seen: tuple[str, ...] = (), files: bool = True
+    text: str,
+    source: str,
+    name: str | None = None,
+    _seen: tuple[str, ...] = (),
+    files: bool = True,
+    *,
+    presets_only: bool = False,
 ) -> Scenario:
     """Parse and validate scenario TOML ``text``; ``source`` names it in errors.
 
     File parameters are resolved relative to ``source``'s folder. With
-    ``files=False`` (text from a browser upload) the text may not name files
-    itself, though a preset it extends may.
+    ``presets_only`` (uploads to the web app) ``extends`` may name only a
+    shipped preset, ``source`` is never used to build a path (any other value
+    is refused with the same message, whatever exists on the server), and the
+    text may not name files itself, though a preset it extends may
+    (``files=False`` asks for the last alone).
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{source}: invalid TOML: {exc}") from None
+    files = files and not presets_only
+    data = safeio.loads(text, source)
     for key in data:
         if key not in TOP_KEYS:
+            if key in SCHEMA:
+                raise UserError(
+                    f"{source}: unknown key {key!r} at the top level: parameters go under [params] "
+                    f"(write [params] then {key} = ...); allowed at the top: {', '.join(TOP_KEYS)}"
+                )
             hint = difflib.get_close_matches(key, TOP_KEYS + tuple(SCHEMA), n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            where = " (parameters go under [params])" if key in SCHEMA else ""
-            raise UserError(f"{source}: unknown key {key!r}{extra}{where}; allowed: {', '.join(TOP_KEYS)}")
+            where = " (parameters go under [params])" if hint and hint[0] in SCHEMA else ""
+            raise UserError(
+                f"{source}: unknown key {_short(key)}{extra}{where}; allowed: {', '.join(TOP_KEYS)}"
+            )
     base = Scenario(name=name or Path(source).stem, description="", source=source)
     if "extends" in data:
-        parent = data["extends"]
-        if not isinstance(parent, str):
-            raise UserError(
-                f"{source}: extends = {parent!r} is not allowed: expected a preset name or a file path"
-            )
-        target = (
-            parent
-            if parent in preset_names() or not Path(source).parent.joinpath(parent).exists()
-            else str(Path(source).parent / parent)
-        )
-        base = load_scenario(target, _seen)
+        base = _extends(data["extends"], source, _seen, presets_only)
         base.name, base.source = name or Path(source).stem, source
     description = data.get("description", base.description)
     if not isinstance(description, str):
-        raise UserError(f"{source}: description = {description!r} is not allowed: expected a string")
-    seed = _int_key(data, "seed", base.seed, source, 0, 2**63 - 1)
+        raise UserError(f"{source}: description = {_short(description)} is not allowed: expected a string")
+    seed = _int_key(data, "seed", base.seed, source, 0, MAX_SEED)
     steps = _int_key(data, "steps", base.steps, source, 1, MAX_STEPS)
     table = data.get("params", {})
     if not isinstance(table, dict):
-        raise UserError(f"{source}: params = {table!r} is not allowed: expected a table [params]")
+        raise UserError(f"{source}: params = {_short(table)} is not allowed: expected a table [params]")
     params = dict(base.params)
     for key, value in table.items():
         try:
@@ -176,6 +211,43 @@ def _check_resolved(params: dict[str, Any], where: str) -> None:
         raise UserError(f"{where} {exc}") from None
 
 
+def _extends(parent: Any, source: str, seen: tuple[str, ...], presets_only: bool) -> Scenario:
+    """Load the scenario ``extends = parent`` of the file ``source`` names."""
+    presets = preset_names()
+    if presets_only:
+        if not isinstance(parent, str) or parent not in presets:
+            raise UserError(
+                f"{source}: extends = {_short(parent)} is not allowed: an uploaded scenario may extend "
+                f"only a preset, by name ({', '.join(presets)})"
+            )
+        return load_scenario(parent, seen, presets_only=True)
+    if not isinstance(parent, str) or not parent.strip():
+        raise UserError(
+            f"{source}: extends = {_short(parent)} is not allowed: expected a preset name "
+            f"({', '.join(presets)}) or a path to a scenario file"
+        )
+    if parent in presets:
+        target = parent
+    else:
+        # a path is relative to the file that names it
+        target = str(Path(source).parent / parent) if not Path(parent).is_absolute() else parent
+        if not os.path.lexists(target) and not parent.endswith(".toml") and "/" not in parent:
+            hint = difflib.get_close_matches(parent, presets, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise UserError(
+                f"{source}: extends = {_short(parent)}: no preset or file of that name{extra}; "
+                f"presets: {', '.join(presets)}"
+            )
+    try:
+        return load_scenario(target, seen)
+    except UserError as exc:
+        text = str(exc)
+        if text.startswith(f"{target}: "):  # the parent's own problem: say who pointed at it
+            text = text[len(target) + 2 :]
+            raise UserError(f"{source}: extends = {_short(parent)}: {target}: {text}") from None
+        raise
+
+
 def _int_key(data: dict[str, Any], key: str, default: int, source: str, lo: int, hi: int) -> int:
     if key not in data:
         return default
@@ -197,6 +269,7 @@ def apply_overrides(scenario: Scenario, pairs: list[str], source: str = "--set")
             raise UserError(f"{source} {pair!r} is not allowed: expected key=value")
         key, raw = (s.strip() for s in pair.split("=", 1))
         try:
+            safeio.check_toml_shape(f"v = {raw}", f"{source} {key}")
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw

@@ -185,7 +185,7 @@ def test_ctrl_c_saves_finished_chunks_and_says_how_to_resume(real_sweep, tmp_pat
     assert "run the same command again" in stopped.stderr
     assert "Traceback" not in stopped.stderr
     manifest = json.loads((out / MANIFEST).read_text())
-    assert manifest["status"] == "running" and manifest["sessions"][-1]["status"] == "interrupted"
+    assert manifest["status"] == "interrupted" and manifest["sessions"][-1]["status"] == "interrupted"
     res = run_sweep(load_experiment(exp), out, workers=1)
     assert res.chunks_run < 6
     assert parts(out) == parts(ref)

@@ -12,6 +12,8 @@ from typing import Any
 
 import solara
 
+from civsim import limits
+from civsim import params as P
 from civsim.app.live import LiveRun, Snapshot
 from civsim.errors import UserError
 from civsim.params import ParamError
@@ -81,6 +83,8 @@ def one_line(exc: BaseException) -> str:
 def make_live(overrides: dict[str, Any], seed: int) -> tuple[LiveRun | None, str | None]:
     """Build a live run; a bad parameter combination gives (None, one-line message)."""
     try:
+        n = int(P.resolve(overrides)["n_citizens"])  # memory checked before the model is built (issue 11)
+        limits.check_app(limits.run_bytes(n, 1, 240), f"a live model of {n:,} citizens", "use fewer citizens")
         return LiveRun(overrides, seed), None
     except (ParamError, UserError, ValueError) as exc:
         return None, one_line(exc)

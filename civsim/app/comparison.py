@@ -22,6 +22,7 @@ from civsim import params as P
 from civsim import seeding
 from civsim.batch import BatchModel
 from civsim.errors import UserError
+from civsim.limits import comparison_bytes, heavy_job
 from civsim.scenario import scenario_to_toml
 
 METRICS: dict[str, str] = {
@@ -68,6 +69,33 @@ class ScenarioSpec:
 
 
 def run_comparison(
+    specs: list[ScenarioSpec],
+    reps: int,
+    steps: int,
+    seed: int = 0,
+    n_citizens: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> pd.DataFrame:
+    """Run every scenario ``reps`` times for ``steps`` months, within the app's limits.
+
+    The memory the comparison needs is estimated first and refused (one
+    line, :class:`civsim.limits.MemoryBudgetError`) when over the server's
+    per-job limit or what is available; it then holds one of the server's
+    heavy-job slots (:class:`civsim.limits.BusyError` when none is free).
+    See :func:`_run_comparison` for the result.
+    """
+    sizes = [n_citizens] if n_citizens is not None else [s.resolved()["n_citizens"] for s in specs]
+    n = int(max(sizes, default=0))
+    with heavy_job(
+        comparison_bytes(len(specs), int(reps), int(steps), n),
+        f"{len(specs)} scenarios x {int(reps)} replicates x {n:,} citizens x {int(steps)} months",
+        "use fewer replicates, citizens or months",
+    ):
+        return _run_comparison(specs, reps, steps, seed, n_citizens, progress, cancel)
+
+
+def _run_comparison(
     specs: list[ScenarioSpec],
     reps: int,
     steps: int,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,10 @@ from civsim.errors import UserError
 APP_MODULE = "civsim.app.pages"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+CULL_TIMEOUT = "3m"
+"""How long a session whose browser disconnected is kept (SOLARA_KERNEL_CULL_TIMEOUT overrides)."""
+MAX_SESSIONS = 40
+"""Sessions served at once (SOLARA_KERNEL_MAX_COUNT overrides); a workshop table is 20-30 people."""
 
 
 def command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
@@ -37,8 +42,18 @@ def cdn_cache_dir() -> Path:
     return Path(sys.prefix) / "share" / "solara" / "cdn"
 
 
+def check_host(host: str) -> None:
+    """Refuse an empty host: Solara would listen on every interface (e.g. an unset shell variable)."""
+    if not isinstance(host, str) or not host.strip() or host != host.strip():
+        raise UserError(
+            f"--host {host!r} is not allowed: give an interface address, e.g. 127.0.0.1 "
+            "(this machine only) or 0.0.0.0 (every interface: see docs/security.md first)"
+        )
+
+
 def check_port(host: str, port: int) -> None:
     """Fail with one clear line if the port cannot be bound."""
+    check_host(host)
     if not 0 <= int(port) <= 65535:
         raise UserError(f"--port {port} is not allowed: expected 0 to 65535")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -61,7 +76,28 @@ def environment() -> dict[str, str]:
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     env.setdefault("MPLBACKEND", "Agg")
+    # a tab whose browser went away is dropped after a few minutes, not Solara's default 24 hours
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", CULL_TIMEOUT)
+    # at most this many sessions are served at once; further tabs wait until one closes
+    env.setdefault("SOLARA_KERNEL_MAX_COUNT", str(MAX_SESSIONS))
     return env
+
+
+def check_limits(env: dict[str, str]) -> None:
+    """Check the app's limit settings before the server starts (one line per bad value)."""
+    from civsim import limits
+
+    limits.app_job_limit()
+    limits._env_int(limits.ENV_APP_JOBS, limits.DEFAULT_APP_JOBS)
+    limits.budget()
+    raw = env.get("SOLARA_KERNEL_MAX_COUNT", "")
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"SOLARA_KERNEL_MAX_COUNT={raw!r} is not allowed: expected a whole number >= 1")
+    cull = env.get("SOLARA_KERNEL_CULL_TIMEOUT", "")
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(s|m|h|d)?", cull.strip()):
+        raise UserError(
+            f"SOLARA_KERNEL_CULL_TIMEOUT={cull!r} is not allowed: expected a duration such as 90s, 5m or 1h"
+        )
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -73,6 +109,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         When the port is taken or the server exits with an error.
     """
     check_port(host, port)
+    env = environment()
+    check_limits(env)
     if not any(cdn_cache_dir().glob("@widgetti/solara-vuetify-app@*")):
         print(
             "note: Solara's browser assets are not in "
@@ -84,7 +122,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         f"civsim app: http://{host}:{port}/  (Explore /, Compare /compare, Workshop /workshop; Ctrl-C stops)",
         flush=True,
     )
-    proc = subprocess.Popen(command(host, port), env=environment())
+    proc = subprocess.Popen(command(host, port), env=env)
 
     def stop(signum, frame):  # SIGTERM (e.g. a test fixture or systemd): stop the server too
         raise KeyboardInterrupt

@@ -37,6 +37,43 @@ def _guard() -> Iterator[None]:
     except (SweepInterrupted, KeyboardInterrupt) as exc:
         typer.echo(str(exc) or "interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:  # a read-only place, a full disk, a file where a directory is needed
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except MemoryError:
+        typer.echo(
+            "error: out of memory; use fewer points, a smaller chunk_size or fewer --workers", err=True
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@contextlib.contextmanager
+def _damaged(directory: Path | str) -> Iterator[None]:
+    """Unexpected data in a results directory (a hand-edited manifest, odd columns): one line."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        from civsim.params import ParamError
+
+        if isinstance(exc, (UserError, ParamError)):
+            raise
+        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        raise UserError(
+            f"{directory}: the results or their manifest are damaged or not from this civsim version "
+            f"({type(exc).__name__}{': ' + detail if detail else ''})"
+        ) from None
+
+
+def _check_to(to: Path | None) -> None:
+    """``--to`` must be a directory (or not exist yet): refuse a file before any work."""
+    if to is None:
+        return
+    for p in (to, *to.absolute().parents):
+        if p.exists() and not p.is_dir():
+            raise UserError(f"--to {to}: {p} is a file, not a directory; choose another --to")
+        if p.exists():
+            break
 
 
 def _default_out(name: str) -> Path:
@@ -97,6 +134,8 @@ def sweep(
 def _echo_sweep(name: str, res, hint: bool = True) -> None:  # noqa: ANN001 - SweepResult
     from civsim.experiments.runner import _si
 
+    for chunk, why in sorted(res.damaged.items()):
+        typer.echo(f"redid damaged chunk {chunk} of {res.out}: {why}", err=True)
     if res.runs_run == 0:
         typer.echo(f"sweep {name}: all {res.n_runs} runs already in {res.out}; nothing to do")
     else:
@@ -145,6 +184,7 @@ def sensitivity(
     from civsim.experiments.storage import MANIFEST
 
     with _guard():
+        _check_to(to)
         src = Path(experiment_or_dir)
         if src.is_dir() and (src / MANIFEST).is_file():
             directory = src
@@ -164,11 +204,12 @@ def sensitivity(
                 progress=not quiet and sys.stderr.isatty(),
             )
             _echo_sweep(exp.name, res)
-        result = analyse(directory, metric or None)
         from civsim.experiments.results import load_results
 
-        manifest, _ = load_results(directory)
-        write_sensitivity(result, to or directory / "_sensitivity", title=manifest["experiment"]["name"])
+        with _damaged(directory):
+            result = analyse(directory, metric or None)
+            manifest, _ = load_results(directory)
+            write_sensitivity(result, to or directory / "_sensitivity", title=manifest["experiment"]["name"])
         _echo_indices(result)
         for name, why in result.skipped.items():
             typer.echo(f"skipped {name}: {why}", err=True)
@@ -213,7 +254,8 @@ def report(
     """Figures of each output against each factor (bands across replicates) and a Markdown summary."""
     from civsim.experiments.report import make_report
 
-    with _guard():
+    with _guard(), _damaged(directory):
+        _check_to(to)
         res = make_report(directory, to, metric or None)
         typer.echo(f"wrote {len(res.figures)} figures and {res.markdown}")
 

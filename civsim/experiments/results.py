@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from civsim.errors import UserError
-from civsim.experiments.storage import ResultStore
+from civsim.experiments.storage import ResultStore, part_name
 
 ID_COLUMNS: tuple[str, ...] = ("run", "point", "replicate")
 """Columns naming a run, first in every results row."""
@@ -36,18 +36,48 @@ def load_results(
         )
     manifest = store.read_manifest()
     n = int(manifest["n_chunks"])
-    have = len([c for c in store.done_chunks() if c < n])
+    good, bad = store.verify_chunks(expected_rows(manifest), manifest)
+    path = manifest.get("experiment", {}).get("path", "EXPERIMENT")
+    if bad:
+        c = min(bad)
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise UserError(
+            f"{store.root / part_name(c)}: damaged chunk: {bad[c]}{more}; "
+            f"rerun `civsim sweep {path} --out {directory}` to redo it"
+        )
+    have = len(good)
     if require_complete and have < n:
-        path = manifest.get("experiment", {}).get("path", "EXPERIMENT")
         raise UserError(
             f"{directory}: the sweep is unfinished ({have} of {n} chunks); "
             f"finish it with `civsim sweep {path} --out {directory}`"
         )
     if have == 0:
         return manifest, pd.DataFrame(columns=list(ID_COLUMNS))
-    frame = pd.read_parquet(store.root)
+    try:
+        frame = pd.read_parquet(store.root)
+    except Exception as exc:  # pyarrow raises several types for unreadable or mismatched files
+        raise UserError(
+            f"{directory}: cannot read the results ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+        ) from None
+    missing = [c for c in ID_COLUMNS if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{directory}: the results lack the column(s) {', '.join(missing)}; the data is damaged"
+        )
     order = ["run", "step"] if "step" in frame.columns else ["run"]
     return manifest, frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def expected_rows(manifest: dict[str, Any]) -> dict[int, int]:
+    """Rows of each chunk file, from a (checked) manifest: runs x recorded steps per run."""
+    ident = manifest["identity"]
+    out = ident["output"]
+    if out.get("keep") == "series":
+        steps, every = int(ident["steps"]), max(1, int(out.get("every", 1)))
+        per = steps // every + 1 + (1 if steps % every else 0)
+    else:
+        per = 1
+    return {c: len(runs) * per for c, runs in enumerate(manifest["chunks"])}
 
 
 def factor_names(manifest: dict[str, Any]) -> list[str]:

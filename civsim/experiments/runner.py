@@ -38,13 +38,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from civsim import limits
 from civsim import params as schema
 from civsim.errors import UserError
 from civsim.experiments.designs import Design, build_design
 from civsim.experiments.engines import get_engine
 from civsim.experiments.executors import available_cores, open_executor, tune_malloc
-from civsim.experiments.spec import Experiment
-from civsim.experiments.storage import FORMAT, ResultStore, identity_hash
+from civsim.experiments.spec import MAX_RUNS, Experiment, count_points
+from civsim.experiments.storage import FORMAT, ResultStore, identity_hash, part_name
 
 BACKENDS: tuple[str, ...] = ("auto", "inline", "process", "dask")
 """Allowed ``backend`` values of :func:`run_sweep`."""
@@ -182,13 +183,22 @@ def plan_sweep(experiment: Experiment, engine: str = "batch") -> SweepPlan:
         When a design point breaks a rule that involves several parameters
         (the message names the file, the point and the values).
     """
-    get_engine(engine)
-    design = build_design(experiment.factors, experiment.design, experiment.seed)
-    n_runs = len(design.points) * experiment.replicates
-    if n_runs > 10_000_000:
+    try:
+        get_engine(engine)
+    except KeyError:
+        from civsim.experiments.engines import ENGINES
+
+        raise UserError(f"--engine {engine!r} is not allowed: expected one of {', '.join(ENGINES)}") from None
+    n_points = count_points(experiment.design, experiment.factors)
+    n_runs = n_points * experiment.replicates
+    if n_runs > MAX_RUNS:
         raise UserError(
-            f"{experiment.path}: the design makes {n_runs:,} runs; at most 10,000,000 are allowed"
+            f"{experiment.path}: the design makes {n_runs:,} runs; at most {MAX_RUNS:,} are allowed"
         )
+    base = schema.resolve(experiment.base)
+    chunk_size = experiment.chunk_size or default_chunk_size(int(base["n_citizens"]), n_runs)
+    check_sweep_memory(experiment, n_points, chunk_size, 1, engine)  # before the design is built
+    design = build_design(experiment.factors, experiment.design, experiment.seed)
     resolved = []
     for i, point in enumerate(design.points):
         try:
@@ -196,8 +206,6 @@ def plan_sweep(experiment: Experiment, engine: str = "batch") -> SweepPlan:
         except schema.ParamError as exc:
             shown = ", ".join(f"{k} = {v!r}" for k, v in point.items())
             raise UserError(f"{experiment.path}: design point {i} ({shown}): {exc}") from None
-    base = schema.resolve(experiment.base)
-    chunk_size = experiment.chunk_size or default_chunk_size(int(base["n_citizens"]), n_runs)
     chunks = _chunk_runs(resolved, experiment.replicates, chunk_size)
     identity = {
         "format": FORMAT,
@@ -214,6 +222,48 @@ def plan_sweep(experiment: Experiment, engine: str = "batch") -> SweepPlan:
         "chunk_size": chunk_size,
     }
     return SweepPlan(experiment, design, resolved, engine, chunk_size, chunks, identity)
+
+
+def _max_citizens(experiment: Experiment) -> int:
+    """The most citizens any point of the experiment has (a factor may vary ``n_citizens``)."""
+    n = int(schema.resolve(experiment.base)["n_citizens"])
+    for f in experiment.factors:
+        if f.name == "n_citizens":
+            n = int(max(f.values) if f.values is not None else (f.high or n))
+    return n
+
+
+def check_sweep_memory(
+    experiment: Experiment, n_points: int, chunk_size: int, workers: int, engine: str = "batch"
+) -> None:
+    """Refuse (one line) a sweep whose estimated peak memory exceeds the budget (see :mod:`civsim.limits`)."""
+    out = experiment.output
+    row = (len(out.metrics) + 4 + len(experiment.factors)) * 8 if out.keep == "series" else 0
+    steps = experiment.steps // out.every + 1 if out.keep == "series" else experiment.steps
+    need = limits.sweep_bytes(
+        n_points, _max_citizens(experiment), chunk_size, steps, workers, engine, series_row_bytes=row
+    )
+    limits.check(
+        need,
+        f"{experiment.path}: {n_points:,} points, chunks of {chunk_size} runs of up to "
+        f"{_max_citizens(experiment):,} citizens on {workers} worker(s)",
+        "use fewer points, a smaller chunk_size or fewer --workers",
+    )
+
+
+def rows_per_run(plan: SweepPlan) -> int:
+    """Rows each run writes: 1 (summary), or its recorded steps (series: 0, every, 2 every, ..., last)."""
+    out = plan.experiment.output
+    if out.keep != "series":
+        return 1
+    steps = plan.experiment.steps
+    return steps // out.every + 1 + (1 if steps % out.every else 0)
+
+
+def expected_rows(plan: SweepPlan) -> dict[int, int]:
+    """Rows of each chunk file, from the plan alone."""
+    per = rows_per_run(plan)
+    return {c: len(runs) * per for c, runs in enumerate(plan.chunks)}
 
 
 def _chunk_runs(resolved: list[dict[str, Any]], replicates: int, size: int) -> list[list[int]]:
@@ -438,6 +488,8 @@ class SweepResult:
     backend: str
     workers: int
     session: dict[str, Any] = field(default_factory=dict)
+    damaged: dict[int, str] = field(default_factory=dict)
+    """Chunks found damaged on disk (id: why) and run again by this call."""
 
     @property
     def citizen_steps_per_second(self) -> float:
@@ -504,6 +556,9 @@ def run_sweep(
         workers = available_cores()
     if workers < 1:
         raise UserError(f"--workers {workers} is not allowed: expected an integer >= 1")
+    check_sweep_memory(
+        plan.experiment, len(plan.design.points), plan.chunk_size, min(workers, len(plan.chunks)), plan.engine
+    )
     store = ResultStore(out)
     with store.lock():
         return _run_locked(plan, store, workers, scheduler, backend, progress)
@@ -519,7 +574,10 @@ def _run_locked(
 ) -> SweepResult:
     """The body of :func:`run_sweep`, run while holding the directory's lock."""
     manifest = store.prepare(build_manifest(plan))
-    done = store.done_chunks()
+    done, damaged = store.verify_chunks(expected_rows(plan), manifest)
+    for c in damaged:
+        store.discard_chunk(c)
+    records = manifest.setdefault("chunk_files", {})
     pending = [c for c in range(len(plan.chunks)) if c not in done]
     if backend == "auto":
         backend = "dask" if scheduler or (workers > 1 and len(pending) > 1) else "inline"
@@ -533,6 +591,7 @@ def _run_locked(
         "workers": workers,
         "scheduler": scheduler,
         "chunks_on_disk": len(done),
+        "chunks_damaged": {part_name(c): why for c, why in damaged.items()},
     }
     bar = _ProgressBar(plan.experiment.name, total_runs, runs_done) if progress is True else None
     callback = progress if callable(progress) else None
@@ -543,7 +602,8 @@ def _run_locked(
 
     def finished(res: ChunkResult) -> None:
         nonlocal runs_run, chunks_run, steps_run, runs_done, cpu
-        store.write_chunk(res.chunk, res.table)
+        path = store.write_chunk(res.chunk, res.table)
+        records[str(res.chunk)] = store.record_chunk(res.chunk, path, res.table.num_rows)
         chunks_run += 1
         runs_run += res.runs
         runs_done += res.runs
@@ -596,8 +656,10 @@ def _run_locked(
             status=status if sys.exc_info()[0] in (None, SweepInterrupted) else "failed",
         )
         manifest["sessions"].append(session)
-        if status == "complete" and len(store.done_chunks()) >= len(plan.chunks):
+        if session["status"] == "complete" and len(store.done_chunks()) >= len(plan.chunks):
             manifest["status"] = "complete"
+        else:  # never left saying "running" after this process stopped
+            manifest["status"] = "incomplete" if session["status"] == "complete" else session["status"]
         with contextlib.suppress(OSError):
             store.write_manifest(manifest)
     return SweepResult(
@@ -611,6 +673,7 @@ def _run_locked(
         backend=backend,
         workers=workers,
         session=session,
+        damaged=damaged,
     )
 
 

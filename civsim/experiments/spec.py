@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import difflib
 import math
-import tomllib
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from civsim import params as schema
+from civsim import safeio
 from civsim.errors import UserError
+from civsim.scenario import MAX_SEED
 
 DESIGN_KINDS: tuple[str, ...] = ("grid", "list", "lhs", "sobol", "morris")
 """Allowed values of ``[design] kind``."""
@@ -256,6 +259,22 @@ def _str(ctx: _Ctx, where: str, value: Any) -> str:
     return value
 
 
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def _name(ctx: _Ctx, value: Any) -> str:
+    """An experiment name: it becomes the directory ``runs/<name>``, so it may not be a path."""
+    name = _str(ctx, "[experiment] name", value)
+    if not _NAME.match(name) or ".." in name:
+        shown = repr(name) if len(name) <= 60 else repr(name[:56]) + "..."
+        raise ctx.fail(
+            "[experiment] name",
+            f"{shown} is not allowed: expected 1-100 letters, digits, '_', '-' or '.' "
+            "(not starting with '.' or '-', no '..'); it names the directory runs/<name>",
+        )
+    return name
+
+
 def _table(ctx: _Ctx, where: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ctx.fail(
@@ -272,10 +291,13 @@ def find_experiment(name_or_path: str | Path) -> Path:
     UserError
         When no such file exists (the message lists the shipped experiments).
     """
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    if p.suffix == "" and (Path("experiments") / f"{p}.toml").is_file():
+    raw = str(name_or_path)
+    if not raw.strip():
+        raise UserError("experiment file '' not found: give a path or the name of a file in ./experiments")
+    p = Path(raw)
+    if os.path.lexists(p):
+        return p  # read_text says what is wrong with a directory, FIFO or device
+    if p.suffix == "" and "/" not in raw and (Path("experiments") / f"{p}.toml").is_file():
         return Path("experiments") / f"{p}.toml"
     shipped = sorted(q.stem for q in Path("experiments").glob("*.toml"))
     listing = f"; experiments in ./experiments: {', '.join(shipped)}" if shipped else ""
@@ -302,14 +324,7 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
         One line naming the file, the key, the value and what is allowed.
     """
     path = find_experiment(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the file: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
+    text, data = safeio.load_file(path, invalid="not valid TOML")
     return parse_experiment(data, path, text)
 
 
@@ -334,11 +349,11 @@ def parse_experiment(data: dict[str, Any], path: Path, text: str = "") -> Experi
     exp = _table(ctx, "experiment", data["experiment"])
     _check_keys(ctx, "[experiment]", exp, _EXPERIMENT_KEYS)
 
-    name = _str(ctx, "[experiment] name", exp.get("name", path.stem))
+    name = _name(ctx, exp.get("name", path.stem))
     description = _str(ctx, "[experiment] description", exp.get("description", ""))
     if "seed" not in exp:
         raise ctx.fail("[experiment] seed", "missing: every experiment needs a seed (a non-negative integer)")
-    seed = _int(ctx, "[experiment] seed", exp["seed"], 0, 2**63 - 1)
+    seed = _int(ctx, "[experiment] seed", exp["seed"], 0, MAX_SEED)
     replicates = _int(ctx, "[experiment] replicates", exp.get("replicates", 1), 1, 100_000)
     chunk_size = exp.get("chunk_size")
     if chunk_size is not None:
@@ -372,6 +387,13 @@ def parse_experiment(data: dict[str, Any], path: Path, text: str = "") -> Experi
     factors = _parse_factors(ctx, _table(ctx, "factors", data.get("factors", {})))
     design = _parse_design(ctx, data.get("design", {"kind": "grid"}), factors)
     output = _parse_output(ctx, _table(ctx, "output", data.get("output", {})), series_metrics(resolved_base))
+    n_points = count_points(design, factors)
+    if n_points * replicates > MAX_RUNS:
+        raise ctx.fail(
+            f"[design] (kind = {design.kind!r})",
+            f"makes {n_points:,} points x {replicates:,} replicates = {n_points * replicates:,} runs; "
+            f"at most {MAX_RUNS:,} runs are allowed",
+        )
     return Experiment(
         name=name,
         description=description,
@@ -567,6 +589,36 @@ def _parse_output(ctx: _Ctx, table: dict[str, Any], known: tuple[str, ...]) -> O
     if every != 1 and keep != "series":
         raise ctx.fail("[output] every", f"{every} is not allowed: every applies to keep = 'series' only")
     return OutputSpec(keep=keep, metrics=tuple(metrics), every=every)
+
+
+def count_points(design: DesignSpec, factors: tuple[Factor, ...]) -> int:
+    """How many points a design makes, computed without making them.
+
+    Grid: the product of each factor's number of distinct values; Sobol:
+    N (D + 2), or N (2D + 2) with second order; Morris: r (D + 1); LHS: its
+    samples; list: the length of the value lists.
+    """
+    d = len(factors)
+    if design.kind == "grid":
+        return math.prod(_n_levels(f) for f in factors)
+    if design.kind == "list":
+        return len(factors[0].values or ()) if factors else 1
+    if design.kind == "lhs":
+        return int(design.samples or 0)
+    if design.kind == "sobol":
+        return int(design.samples or 0) * (2 * d + 2 if design.second_order else d + 2)
+    return int(design.trajectories or 0) * (d + 1)
+
+
+def _n_levels(f: Factor) -> int:
+    if not f.is_range:
+        return len(f.values or ())
+    if f.type == "int":  # evenly spaced values rounded, duplicates dropped (as designs.grid_values)
+        import numpy as np
+
+        xs = np.linspace(float(f.low), float(f.high), int(f.num or 0))  # type: ignore[arg-type]
+        return len(np.unique(np.round(xs)))
+    return int(f.num or 0)
 
 
 def series_metrics(resolved: dict[str, Any] | None = None) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ MANIFEST = "_manifest.json"
 
 LOCK = ".lock"
 """Lock file held while a sweep writes to the directory (released by the OS if the process dies)."""
+
+JOURNAL = "_chunks.jsonl"
+"""One JSON line per chunk written (rows, bytes, SHA-256), appended as each chunk lands."""
 
 FORMAT = "civsim-sweep/1"
 """Version of the results layout."""
@@ -86,6 +90,63 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+MAX_MANIFEST_BYTES = 2**30
+"""A manifest larger than this is refused (it records at most 10 million design points)."""
+
+_MANIFEST_SHAPE: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("hash", str),
+    ("n_runs", int),
+    ("n_chunks", int),
+    ("chunks", list),
+    ("experiment", dict),
+    ("experiment.name", str),
+    ("identity", dict),
+    ("identity.factors", list),
+    ("identity.output", dict),
+    ("identity.output.metrics", list),
+    ("identity.output.keep", str),
+    ("identity.steps", int),
+    ("identity.seed", int),
+    ("identity.replicates", int),
+    ("identity.design", dict),
+    ("design", dict),
+    ("design.kind", str),
+    ("design.n_points", int),
+)
+
+
+def check_manifest(manifest: Any, path: Path | str) -> None:
+    """Refuse a manifest without the keys and types a sweep writes (one line naming the key).
+
+    Raises
+    ------
+    UserError
+        ``"DIR/_manifest.json: malformed manifest: <key> ..."``.
+    """
+
+    def bad(what: str) -> UserError:
+        return UserError(f"{path}: malformed manifest: {what}; the sweep directory is damaged")
+
+    if not isinstance(manifest, dict):
+        raise bad(f"expected a JSON object, found {type(manifest).__name__}")
+    for dotted, kind in _MANIFEST_SHAPE:
+        node: Any = manifest
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            raise bad(f"{dotted} is missing")
+        if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+            raise bad(f"{dotted} = {str(node)[:40]!r} has the wrong type")
+    chunks = manifest["chunks"]
+    if len(chunks) != manifest["n_chunks"] or not all(
+        isinstance(c, list) and all(isinstance(r, int) and not isinstance(r, bool) for r in c) for c in chunks
+    ):
+        raise bad("chunks does not list n_chunks lists of run numbers")
+    for i, f in enumerate(manifest["identity"]["factors"]):
+        if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+            raise bad(f"identity.factors[{i}] has no name")
 
 
 def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -135,14 +196,25 @@ class ResultStore:
             When the directory holds no (readable) manifest.
         """
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            st = os.stat(self.manifest_path)
+            if not stat.S_ISREG(st.st_mode):
+                raise UserError(f"{self.manifest_path}: not a regular file; the sweep directory is damaged")
+            if st.st_size > MAX_MANIFEST_BYTES:
+                raise UserError(
+                    f"{self.manifest_path}: {st.st_size:,} bytes, more than a manifest may have "
+                    f"({MAX_MANIFEST_BYTES:,}); the sweep directory is damaged"
+                )
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserError(
                 f"{self.root}: not a civsim sweep directory (no {MANIFEST}); "
                 f"run `civsim sweep EXPERIMENT --out {self.root}`"
             ) from None
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{self.manifest_path}: cannot read the manifest: {exc}") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            detail = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0][:120]
+            raise UserError(f"{self.manifest_path}: cannot read the manifest ({detail})") from None
+        check_manifest(data, self.manifest_path)
+        return data
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
@@ -187,7 +259,18 @@ class ResultStore:
         if fcntl is None:  # pragma: no cover
             yield
             return
-        fd = os.open(self.root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        lock_path = self.root / LOCK
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(lock_path, flags, 0o644)
+        except OSError as exc:  # ELOOP: a symlink planted as DIR/.lock is never followed
+            raise UserError(
+                f"--out {self.root}: cannot use the lock file {lock_path} ({exc.strerror or exc}); "
+                "it must be a regular file: remove it"
+            ) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UserError(f"--out {self.root}: {lock_path} is not a regular file; remove it")
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -275,3 +358,124 @@ class ResultStore:
     def part_paths(self) -> list[Path]:
         """Chunk files, in chunk order."""
         return sorted(p for p in self.root.iterdir() if _PART.match(p.name))
+
+    # ------------------------------------------------------------------
+    # Chunk records and verification
+
+    @property
+    def journal_path(self) -> Path:
+        """Append-only record of each chunk written: rows, bytes and SHA-256."""
+        return self.root / JOURNAL
+
+    def record_chunk(self, chunk: int, path: Path, rows: int) -> dict[str, Any]:
+        """Append a chunk's rows, size and hash to the journal (flushed to disk); return the record."""
+        rec = {"chunk": int(chunk), "rows": int(rows), **file_digest(path)}
+        line = (json.dumps(rec, sort_keys=True) + "\n").encode("ascii")
+        fd = os.open(
+            self.journal_path,
+            os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+            0o644,
+        )
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return rec
+
+    def chunk_records(self, manifest: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+        """What was recorded when each chunk was written: the manifest's ``chunk_files``, then the journal.
+
+        A damaged journal line is skipped (its chunk is then checked by
+        footer and row count only).
+        """
+        out: dict[int, dict[str, Any]] = {}
+        files = (manifest or {}).get("chunk_files")
+        if isinstance(files, dict):
+            for key, rec in files.items():
+                if isinstance(rec, dict) and str(key).isdigit():
+                    out[int(key)] = rec
+        with contextlib.suppress(OSError):
+            with open(self.journal_path, "rb") as fh:
+                for raw in fh.read(64 * 2**20).splitlines():
+                    try:
+                        rec = json.loads(raw)
+                        out[int(rec["chunk"])] = rec
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        return out
+
+    def verify_chunk(
+        self, chunk: int, expected_rows: int | None, record: dict[str, Any] | None
+    ) -> str | None:
+        """Check one chunk file; None when sound, else why not (a few words).
+
+        Checks the Parquet footer can be read, the row count is the one the
+        plan expects (and the one recorded), and the file's size and SHA-256
+        are those recorded when it was written.
+        """
+        path = self.root / part_name(chunk)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError as exc:
+            return f"cannot read it ({exc.strerror or exc})"
+        if not stat.S_ISREG(st.st_mode):
+            return "not a regular file"
+        if st.st_size == 0:
+            return "empty file"
+        if record is not None and "bytes" in record and record.get("bytes") != st.st_size:
+            return f"{st.st_size:,} bytes, {record.get('bytes'):,} were written"
+        try:
+            rows = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            return f"not a readable Parquet file ({type(exc).__name__})"
+        if expected_rows is not None and rows != expected_rows:
+            return f"{rows} rows, {expected_rows} expected"
+        if record is not None:
+            if record.get("rows") not in (None, rows):
+                return f"{rows} rows, {record.get('rows')} were written"
+            if "sha256" in record and file_digest(path)["sha256"] != record["sha256"]:
+                return "content changed since it was written (SHA-256 differs)"
+        return None
+
+    def verify_chunks(
+        self, expected_rows: dict[int, int], manifest: dict[str, Any] | None = None
+    ) -> tuple[set[int], dict[int, str]]:
+        """Sound and damaged chunk files among those present.
+
+        Returns
+        -------
+        good : set of int
+            Chunks whose files pass :meth:`verify_chunk`.
+        bad : dict
+            Chunk id to the reason it failed.
+        """
+        records = self.chunk_records(manifest)
+        good: set[int] = set()
+        bad: dict[int, str] = {}
+        for c in sorted(self.done_chunks()):
+            if c not in expected_rows:
+                continue  # a file the plan does not know: ignored
+            why = self.verify_chunk(c, expected_rows[c], records.get(c))
+            if why is None:
+                good.add(c)
+            else:
+                bad[c] = why
+        return good, bad
+
+    def discard_chunk(self, chunk: int) -> None:
+        """Move a damaged chunk file aside (``.part-NNNNNN.parquet.damaged``) so it is redone."""
+        path = self.root / part_name(chunk)
+        with contextlib.suppress(OSError):
+            os.replace(path, self.root / f".{path.name}.damaged")
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a file."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return {"bytes": size, "sha256": h.hexdigest()}
