@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from civsim.errors import UserError
+from civsim.calibration.commands import register as register_calibration_commands
 from civsim.experiments.commands import register as register_experiment_commands
 from civsim.params import SCHEMA, STRANDS, schema_records
 
@@ -251,6 +252,7 @@ def app_(
 
 
 register_experiment_commands(app)
+register_calibration_commands(app)
 
 
 def main() -> None:
