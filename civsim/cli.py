@@ -58,6 +58,10 @@ def run(
         str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
     ] = "auto",
     reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(help="Calibration directory: each replicate draws its parameters from its posterior."),
+    ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -79,6 +83,17 @@ def run(
     run_seed = seed if seed is not None else scen.seed
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
+    post = None
+    if posterior is not None:  # calibrated runs: the batch core, one posterior draw per replicate
+        from civsim.calibration.posterior import load_posterior
+
+        if engine == "mesa":
+            fail("--posterior runs on the batch core: drop --engine mesa")
+        try:
+            post = load_posterior(posterior)
+        except UserError as exc:
+            fail(str(exc))
+        chosen = "batch"
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -88,14 +103,24 @@ def run(
         transient=True,
     ) as bar:
         task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
-        ts, summaries = simulate.simulate(
-            params,
-            run_seed,
-            n_steps,
-            reps,
-            chosen,
-            progress=lambda done, total: bar.update(task, completed=done),
-        )
+        if post is None:
+            ts, summaries = simulate.simulate(
+                params,
+                run_seed,
+                n_steps,
+                reps,
+                chosen,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        else:
+            from civsim.calibration.posterior import simulate_posterior
+
+            try:
+                ts, summaries, draws = simulate_posterior(
+                    params, post, run_seed, n_steps, reps, lambda done, total: bar.update(task, completed=done)
+                )
+            except UserError as exc:
+                fail(str(exc))
     manifest = {
         "scenario": {
             "name": scen.name,
@@ -112,6 +137,8 @@ def run(
         "command": " ".join(["civsim"] + sys.argv[1:]),
         "versions": simulate.versions(),
     }
+    if post is not None:
+        manifest["posterior"] = {**post.describe(), "draws": draws, "rule": "replicate r uses posterior draw r"}
     paths = simulate.write_outputs(out, ts, summaries, manifest, format_)
     console.print(summary_table(scen.name, ts, summaries, reps))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
