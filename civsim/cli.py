@@ -16,8 +16,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from civsim.errors import UserError
 from civsim.calibration.commands import register as register_calibration_commands
+from civsim.errors import UserError
 from civsim.experiments.commands import register as register_experiment_commands
 from civsim.params import SCHEMA, STRANDS, schema_records
 
@@ -117,7 +117,12 @@ def run(
 
             try:
                 ts, summaries, draws = simulate_posterior(
-                    params, post, run_seed, n_steps, reps, lambda done, total: bar.update(task, completed=done)
+                    params,
+                    post,
+                    run_seed,
+                    n_steps,
+                    reps,
+                    lambda done, total: bar.update(task, completed=done),
                 )
             except UserError as exc:
                 fail(str(exc))
@@ -138,7 +143,8 @@ def run(
         "versions": simulate.versions(),
     }
     if post is not None:
-        manifest["posterior"] = {**post.describe(), "draws": draws, "rule": "replicate r uses posterior draw r"}
+        rule = "replicate r uses posterior draw r"
+        manifest["posterior"] = {**post.describe(), "draws": draws, "rule": rule}
     paths = simulate.write_outputs(out, ts, summaries, manifest, format_)
     console.print(summary_table(scen.name, ts, summaries, reps))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")

@@ -197,7 +197,9 @@ def run_abc(
                 stop = f"acceptance below {o['min_acceptance']:g} in generation {t}"
                 break
 
-            def make(t: int = t, k: int = k, want: int = want) -> list[dict[str, float]]:
+            def make(
+                t: int = t, k: int = k, want: int = want, prev: Generation = prev, cov: np.ndarray = cov
+            ) -> list[dict[str, float]]:
                 rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(20, t, k)))
                 out: list[np.ndarray] = []
                 got = 0

@@ -1,4 +1,5 @@
-"""The ``civsim calibrate`` command (a thin typer front over :func:`civsim.calibration.pipeline.calibrate`)."""
+"""The ``civsim calibrate`` command: a thin typer front over
+:func:`civsim.calibration.pipeline.calibrate`."""
 
 from __future__ import annotations
 

@@ -163,7 +163,7 @@ def figure_ppc(result: CalibrationResult, path: Path) -> None:
                 mfc=col if role != "show" else "white",
                 label=f"data, {label} (±2 sd)",
             )
-        ax.set_title(m + (" (relative to month %d)" % rel[0].relative_to if rel else ""), fontsize=9)
+        ax.set_title(m + (f" (relative to month {rel[0].relative_to})" if rel else ""), fontsize=9)
         ax.set_xlabel(f"year (month 0 = {spec.start})")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -181,9 +181,10 @@ def _fmt(x: Any, nd: int = 3) -> str:
 def write_report(result: CalibrationResult, summary: dict[str, Any], to: Path | None = None) -> Path:
     """Write ``report.md`` and its figures into ``to`` (default: the results directory)."""
     to = Path(to or result.out)
-    figdir = to / "figures" if to != result.out else to
+    docs = to != result.out
+    figdir = to / "calibration" if docs else to
     figdir.mkdir(parents=True, exist_ok=True)
-    rel = "" if figdir == to else "figures/"
+    rel = "calibration/" if docs else ""
     figure_nroy(result, figdir / "nroy.png")
     figure_emulators(result, figdir / "emulators.png")
     has_post = bool(result.abc.generations)
@@ -192,7 +193,9 @@ def write_report(result: CalibrationResult, summary: dict[str, Any], to: Path | 
         figure_pairs(result, figdir / "pairs.png")
         figure_ppc(result, figdir / "ppc.png")
     md = render(result, summary, rel, has_post)
-    path = to / ("report.md" if to == result.out else "calibration.md")
+    if docs:
+        md = docs_page(result, summary, md)
+    path = to / ("calibration.md" if docs else "report.md")
     path.write_text(md, encoding="utf-8")
     return path
 
@@ -316,3 +319,86 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             )
         L += ["", f"![posterior predictive]({rel}ppc.png)", ""]
     return "\n".join(L) + "\n"
+
+
+DOCS_INTRO = """# Calibration against evidence
+
+civsim can be calibrated to observed data: `civsim calibrate FILE --out DIR`
+runs waves of **history matching** with Gaussian-process emulators (one per
+target) to rule out the parameter space that cannot reproduce the data, then
+**ABC-SMC** inside what remains, and writes `DIR/posterior.parquet` (one
+column per parameter plus `weight`), `DIR/_manifest.json`, `DIR/summary.json`
+and `DIR/report.md` with figures. `civsim run SCENARIO --posterior DIR --reps R`
+then draws each replicate's parameters from the posterior, so bands carry
+parameter uncertainty as well as chance. Runs go through the same executors as
+`civsim sweep` (`--workers N`, `--scheduler tcp://...`), every chunk of runs is
+written as it finishes, and rerunning the same command after a crash or
+`kill -9` resumes. `--budget RUNS` caps the model runs.
+
+## The evidence and its measurement model
+
+Shipped in `civsim/data/evidence.csv`, each row with its source, definition,
+years, value and the facts its observation error comes from; nothing is
+adjusted to fit the model. **Model month 0 = April 2010** (the first month of
+financial year 2010-11, where the NAO series starts); a calibration file or a
+scenario may name another `start`.
+
+- *Community Life Survey (CLS), formal volunteering at least once a month*:
+  the share of adults (16+, England) who gave unpaid help through groups,
+  clubs or organisations at least monthly in the last 12 months. Model
+  output: `engagement`, averaged over the survey's fieldwork months (the
+  question covers the previous year and fieldwork spans 8-12 months).
+  Observation error: `sd = sqrt(deff p (1 - p) / n + 0.01^2 / 12)`, sampling
+  error with a stated design effect of 2 (not checked against the technical
+  reports) plus the rounding of published whole percentages.
+- *NAO (2018) spending power*: -28.6% real terms 2010-11 to 2017-18. Model
+  output: `budget` averaged over 2017-18 divided by `budget` at month 0. sd
+  0.02 is a judgement (the deflator and what counts as spending power), not
+  a sampling error. The other NAO rows (government funding -49.1%, social
+  care spend -3.0%, other service spend -32.6%) have no model output today
+  and are shipped for reference.
+
+What was checked: each CLS value was found in the published release or in a
+summary quoting it (the `checked` column says what: value, fieldwork months,
+sample size). Not reached: the CLS technical reports' standard errors and the
+sample sizes of years other than 2021/22 (n = 10,126); the face-to-face years
+use n = 2,000, the smallest size quoted for them, so their errors are, if
+anything, too wide. **A referee's caveat:** the fall from 27% to 22% between
+2015/16 and 2016/17 coincides with the survey's switch from face-to-face
+interviews to online/paper self-completion; DCMS's own releases compare
+2019/20 with 2013/14 as one series, and so do we, but part of that drop may
+be a mode effect that no model mechanism should reproduce. The model
+discrepancy term is the place such doubts are carried.
+
+"""
+
+DOCS_PANDEMIC = """
+## Out-of-sample check and the pandemic years
+
+The fit uses CLS 2013/14 to 2017/18 and the NAO 2017-18 spending power;
+2018/19 and 2019/20 are held out (role `predict`) and their predicted
+intervals are compared with the observed 22% and 23% in the table above
+(rows marked `predict`). **2020/21 and 2021/22 are shown but neither fitted
+nor used as a test**: 2020/21 fieldwork ran through three national lockdowns
+and 2021/22 through their aftermath (14% of respondents named pandemic
+restrictions or worries as a barrier), and the model has no pandemic
+mechanism. Treating them as tests of the model would test something it does
+not claim to represent; fitting them would force its behavioural constants to
+absorb a shock they do not describe.
+
+"""
+
+
+def docs_page(result: CalibrationResult, summary: dict[str, Any], report_md: str) -> str:
+    """The documentation page: method and evidence, then the report, then the hold-out discussion."""
+    from civsim.calibration.evidence import markdown_table
+
+    spec = result.spec
+    run = (
+        f"\n## Reproduce\n\n```sh\ncivsim calibrate {spec.path} --out runs/{spec.name} --workers 2 --docs docs\n```\n\n"
+        f"This run used {summary['runs_total']:,} model runs; its last session took {summary['seconds']:.0f} s "
+        "on this machine (2 cores shared with other work; see `_manifest.json` for the load-independent facts).\n"
+    )
+    body = report_md.replace("# Calibration:", "## The shipped calibration:", 1)
+    body = body.replace("\n## ", "\n### ").replace("\n### The shipped", "\n## The shipped")
+    return DOCS_INTRO + markdown_table(spec.start) + "\n" + body + DOCS_PANDEMIC + run
