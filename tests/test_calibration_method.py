@@ -18,7 +18,7 @@ import pytest
 from civsim.calibration.emulator import fit_emulator, scale, validate
 from civsim.calibration.history_matching import non_implausible
 from civsim.calibration.pipeline import calibrate
-from civsim.calibration.runs import chunk_size_for, measure, run_chunk, ChunkTask
+from civsim.calibration.runs import ChunkTask, chunk_size_for, measure, run_chunk
 from civsim.calibration.spec import load_calibration
 from civsim.params import resolve
 
@@ -136,6 +136,33 @@ def test_chunk_results_do_not_depend_on_chunking():
     pts = tuple(resolve({"n_citizens": 100, "outreach": o}) for o in (0.1, 0.5, 0.9))
     keys = ((1, 0, 0, 0), (1, 0, 1, 0), (1, 0, 2, 0))
     whole = run_chunk(ChunkTask("toy", 12, 3, keys, pts, ("engagement",)))
-    single = np.concatenate([run_chunk(ChunkTask("toy", 12, 3, (k,), (p,), ("engagement",))) for k, p in zip(keys, pts, strict=True)])
+    single = np.concatenate(
+        [
+            run_chunk(ChunkTask("toy", 12, 3, (k,), (p,), ("engagement",)))
+            for k, p in zip(keys, pts, strict=True)
+        ]
+    )
     assert np.array_equal(whole, single)
     assert chunk_size_for(100) == 64 and chunk_size_for(100_000) == 4
+
+
+def test_data_the_model_cannot_reach_are_reported_not_fitted(tmp_path):
+    # the test engine's engagement never exceeds 0.52: 0.95 cannot be matched
+    spec = spec_for_truth(tmp_path, population=30)
+    bad = spec.path.replace("self.toml", "bad.toml")
+    text = open(spec.path).read().replace("value = ", "value = 0.95 #", 1)
+    open(bad, "w").write(text)
+    from civsim.calibration.pipeline import summarise
+
+    res = calibrate(load_calibration(bad), tmp_path / "bad", workers=1)
+    s = summarise(res)
+    assert not s["reproduces_data"] and not (tmp_path / "bad" / "posterior.parquet").exists()
+    assert s["closest_fit"]["failing_target"] == "engagement@24"
+    report = (tmp_path / "bad" / "report.md").read_text()
+    assert "does not reproduce the data" in report and "engagement@24" in report
+
+
+def test_budget_caps_the_runs(tmp_path):
+    spec = spec_for_truth(tmp_path, population=30)
+    res = calibrate(spec, tmp_path / "b", workers=1, budget=500, report=False)
+    assert res.runs_total <= 500 and res.abc.generations

@@ -21,7 +21,9 @@ CIVSIM = Path(sys.executable).parent / "civsim"
 def make(tmp_path: Path, weights) -> Path:
     d = tmp_path / "cal"
     d.mkdir()
-    write_posterior(d, np.array([[0.1, 0.01], [0.9, 0.2]]), np.array(weights, dtype=float), ["outreach", "burnout_rate"])
+    write_posterior(
+        d, np.array([[0.1, 0.01], [0.9, 0.2]]), np.array(weights, dtype=float), ["outreach", "burnout_rate"]
+    )
     return d
 
 
@@ -52,9 +54,27 @@ def test_run_with_posterior_records_it_and_varies_parameters(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     r = subprocess.run(
-        [str(CIVSIM), "run", "baseline", "--posterior", str(d), "--reps", "6", "--citizens", "100",
-         "--steps", "6", "--seed", "3", "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(CIVSIM),
+            "run",
+            "baseline",
+            "--posterior",
+            str(d),
+            "--reps",
+            "6",
+            "--citizens",
+            "100",
+            "--steps",
+            "6",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
@@ -64,7 +84,18 @@ def test_run_with_posterior_records_it_and_varies_parameters(tmp_path):
     draws = m["posterior"]["draws"]
     assert len(draws) == 6 and {x["outreach"] for x in draws} == {0.1, 0.9}
     bad = subprocess.run(
-        [str(CIVSIM), "run", "baseline", "--posterior", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(CIVSIM),
+            "run",
+            "baseline",
+            "--posterior",
+            str(tmp_path / "nothing"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

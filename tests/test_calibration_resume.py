@@ -75,13 +75,18 @@ def test_kill_9_then_same_command_resumes_to_the_same_posterior(tmp_path):
     manifest = json.loads((out / "_manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["runs_total"] == total
     assert manifest["sessions"][-1]["runs_simulated"] < total  # finished chunks were not run again
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "posterior.parquet"), pd.read_parquet(ref / "posterior.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "posterior.parquet"), pd.read_parquet(ref / "posterior.parquet")
+    )
 
 
 def test_changed_file_is_refused_for_an_existing_directory(tmp_path):
     path = tmp_path / "resume.toml"
-    path.write_text(TEXT.replace("steps = 24", "steps = 12").replace("citizens = 20000", "citizens = 100")
-                    .replace("step = 24\n    window = [12, 24]", "step = 12"))
+    path.write_text(
+        TEXT.replace("steps = 24", "steps = 12")
+        .replace("citizens = 20000", "citizens = 100")
+        .replace("step = 24\n    window = [12, 24]", "step = 12")
+    )
     out = tmp_path / "out"
     env = {**os.environ, "NO_COLOR": "1"}
     r = subprocess.run(cmd(path, out), capture_output=True, text=True, env=env, timeout=600, cwd=REPO)

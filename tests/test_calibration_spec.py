@@ -50,17 +50,37 @@ def test_good_file_loads(tmp_path):
 
 
 BAD = [
-    ("unknown parameter", GOOD.replace("outreach = [", "outreech = ["), ["parameters.outreech", "did you mean 'outreach'"]),
-    ("low >= high", GOOD.replace("[0.0, 1.0]", "[0.6, 0.2]"), ["parameters.outreach", "[0.6, 0.2]", "low must be below high"]),
-    ("outside schema", GOOD.replace("[0.0, 1.0]", "[0.0, 3.0]"), ["parameters.outreach", "within a number in [0, 1]"]),
-    ("unknown metric", GOOD.replace('"engagement"', '"happiness"'), ["targets[0].metric", "'happiness'", "expected one of"]),
+    (
+        "unknown parameter",
+        GOOD.replace("outreach = [", "outreech = ["),
+        ["parameters.outreech", "did you mean 'outreach'"],
+    ),
+    (
+        "low >= high",
+        GOOD.replace("[0.0, 1.0]", "[0.6, 0.2]"),
+        ["parameters.outreach", "[0.6, 0.2]", "low must be below high"],
+    ),
+    (
+        "outside schema",
+        GOOD.replace("[0.0, 1.0]", "[0.0, 3.0]"),
+        ["parameters.outreach", "within a number in [0, 1]"],
+    ),
+    (
+        "unknown metric",
+        GOOD.replace('"engagement"', '"happiness"'),
+        ["targets[0].metric", "'happiness'", "expected one of"],
+    ),
     ("step beyond steps", GOOD.replace("step = 24", "step = 60"), ["targets[0].step", "60", "[0, 48]"]),
     ("missing target fields", GOOD.replace("sd = 0.01\n", ""), ["targets[0]", "missing 'sd'"]),
     ("bad sd", GOOD.replace("sd = 0.01", "sd = 0"), ["targets[0].sd", "> 0"]),
     ("unknown key", GOOD + "\nwaves = 3\n", ["unknown key 'waves'"]),
-    ("unknown evidence", GOOD + '\n[[targets]]\nevidence = "cls_2099"\n', ["targets[1].evidence", "'cls_2099'"]),
+    (
+        "unknown evidence",
+        GOOD + '\n[[targets]]\nevidence = "cls_2099"\n',
+        ["targets[1].evidence", "'cls_2099'"],
+    ),
     ("syntax", GOOD + "\n[parameters\n", ["not valid TOML"]),
-    ("no fit target", GOOD.replace('sd = 0.01', 'sd = 0.01\nrole = "predict"'), ["at least one target"]),
+    ("no fit target", GOOD.replace("sd = 0.01", 'sd = 0.01\nrole = "predict"'), ["at least one target"]),
 ]
 
 
@@ -81,7 +101,10 @@ def test_cli_bad_file_exits_2_with_one_line(tmp_path, case):
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     r = subprocess.run(
         [str(CIVSIM), "calibrate", str(path), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
@@ -100,8 +123,15 @@ def test_evidence_is_as_published_and_sourced():
     ev = load_evidence()
     cls = ev[ev.series == "cls_formal_monthly"].set_index("period")["value"].to_dict()
     assert cls == {
-        "2013/14": 0.27, "2014/15": 0.27, "2015/16": 0.27, "2016/17": 0.22, "2017/18": 0.22,
-        "2018/19": 0.22, "2019/20": 0.23, "2020/21": 0.17, "2021/22": 0.16,
+        "2013/14": 0.27,
+        "2014/15": 0.27,
+        "2015/16": 0.27,
+        "2016/17": 0.22,
+        "2017/18": 0.22,
+        "2018/19": 0.22,
+        "2019/20": 0.23,
+        "2020/21": 0.17,
+        "2021/22": 0.16,
     }
     assert ev["source"].str.len().min() > 20 and ev["url"].str.startswith("http").all()
     assert ev.loc["nao_spending_power_2017_18", "value"] == pytest.approx(1 - 0.286)

@@ -218,7 +218,14 @@ def calibrate(
                     f"({spec.hm['points']} points x {spec.replicates} replicates)"
                 )
             hm_runs = sum(w.y_runs.shape[0] * w.y_runs.shape[1] for w in waves)
-            abc = run_abc(spec, ev, waves, store.root, None if budget is None else budget - hm_runs, progress)
+            if waves[-1].nroy_fraction == 0.0:
+                abc = AbcResult(
+                    stopped=f"not run: history matching ruled out the whole prior after wave {waves[-1].index} "
+                    f"(no parameter set is within implausibility {spec.hm['cutoff']:g} of every target)"
+                )
+            else:
+                left = None if budget is None else budget - hm_runs
+                abc = run_abc(spec, ev, waves, store.root, left, progress)
         closest = closest_fit(waves, spec)
         rejection = rejection_comparison(spec, waves, abc)
         result = CalibrationResult(
