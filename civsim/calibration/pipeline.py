@@ -130,29 +130,39 @@ def _extra_versions() -> dict[str, str]:
 def rejection_comparison(spec: CalibrationSpec, waves: list[Wave], abc: AbcResult) -> dict[str, Any]:
     """Runs plain rejection ABC would need for the same population at the same tolerance.
 
-    Wave 1 is a Latin hypercube over the whole prior, so each of its runs is
-    a prior-predictive draw: the share of them within the final tolerance
-    estimates rejection ABC's acceptance rate ``p``, which needs ``N / p``
-    runs. With no acceptance, the rule of three bounds ``p < 3 / runs``.
+    Rejection ABC from the prior accepts a run with probability ``p`` and so
+    needs ``N / p`` runs for ``N`` particles. Two estimates of ``p``:
+
+    - *via NROY*: ABC generation 0 is uniform on the non-implausible region,
+      so ``p ~= (NROY share of the prior) x (share of generation 0 within
+      the final tolerance)`` (runs outside NROY are taken never to be
+      accepted: they are over 3 sd from some target);
+    - *direct*: wave 1 is a Latin hypercube on the whole prior, so its runs
+      are prior-predictive draws; the share within the tolerance is ``p``
+      (the rule of three bounds it by ``3 / runs`` when none is).
     """
     if not waves or not abc.generations:
         return {}
-    w1 = waves[0]
-    y = w1.y_runs.reshape(-1, w1.y_runs.shape[-1])
+    eps, n = abc.final.epsilon, len(abc.final.weights)
+    y = waves[0].y_runs.reshape(-1, waves[0].y_runs.shape[-1])
     d = distances(y, spec)
-    eps = abc.final.epsilon
     hits = int(np.sum(d <= eps))
-    n = len(abc.final.weights)
-    out: dict[str, Any] = {"prior_runs": len(d), "accepted": hits, "epsilon": eps, "population": n}
-    if hits:
-        out["acceptance"] = hits / len(d)
-        out["runs_needed"] = int(np.ceil(n * len(d) / hits))
-        out["bound"] = "estimate"
-    else:
-        out["acceptance"] = 3.0 / len(d)
-        out["runs_needed"] = int(np.ceil(n * len(d) / 3.0))
-        out["bound"] = "at least (rule of three: no prior run was within the tolerance)"
-    return out
+    g0 = abc.generations[0]
+    share0 = float(np.mean(g0.distances <= eps))
+    usable = [w for w in waves if w.nroy_fraction > 0]
+    nroy = usable[-1].nroy_fraction if usable else 1.0
+    p_nroy = nroy * share0
+    return {
+        "epsilon": eps,
+        "population": n,
+        "nroy_fraction": nroy,
+        "generation0_within": share0,
+        "runs_needed": int(np.ceil(n / p_nroy)) if p_nroy > 0 else None,
+        "prior_runs": len(d),
+        "prior_runs_within": hits,
+        "runs_needed_direct": int(np.ceil(n * len(d) / max(hits, 3))),
+        "direct_is_lower_bound": hits < 3,
+    }
 
 
 def calibrate(

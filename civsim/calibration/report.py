@@ -281,10 +281,14 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
     if r:
         L += [
             "",
-            f"Plain rejection ABC from the prior at the same tolerance (epsilon {r['epsilon']:.3g}) and population "
-            f"({r['population']}) would need {r['bound'].split(' (')[0]} **{r['runs_needed']:,} runs** "
-            f"({r['accepted']} of {r['prior_runs']} prior runs in wave 1 were within it; {r['bound']}), "
-            f"against {s['runs_total']:,} here.",
+            "Plain rejection ABC from the prior, for the same population "
+            f"({r['population']}) at the same tolerance (epsilon {r['epsilon']:.3g}), would need "
+            + (f"about **{r['runs_needed']:,} runs**" if r["runs_needed"] else "an unknown number of runs")
+            + f" (non-implausible share {r['nroy_fraction']:.3g} x share of ABC generation 0 within the "
+            f"tolerance {r['generation0_within']:.2f}); counting wave 1's {r['prior_runs']} prior runs directly, "
+            f"{r['prior_runs_within']} were within it, so "
+            + ("at least " if r["direct_is_lower_bound"] else "about ")
+            + f"{r['runs_needed_direct']:,} runs. This calibration used {s['runs_total']:,}.",
         ]
     if has_post:
         L += [
