@@ -13,6 +13,7 @@ changed file, or a changed model, at an existing directory is refused.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -200,7 +201,7 @@ def calibrate(
     """
     from civsim.params import resolve
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     store = ResultStore(out)
     resolved = resolve(spec.base)
     metrics = tuple(dict.fromkeys(t.metric for t in spec.targets))
@@ -263,6 +264,9 @@ def calibrate(
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
                 "seconds": round(result.seconds, 2),
                 "runs_simulated": ev.runs_simulated,
+                "cpu_seconds_model_runs": round(ev.cpu_seconds, 1),
+                "cpu_seconds_main_process": round(time.process_time() - c0, 1),
+                "load_average_1min": round(os.getloadavg()[0], 2),
                 "workers": ev.workers,
                 "budget": budget,
             }

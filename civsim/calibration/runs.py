@@ -59,8 +59,16 @@ class ChunkTask:
 
 def run_chunk(task: ChunkTask) -> np.ndarray:
     """Run a chunk; return the metric series, shape ``(runs, metrics, steps + 1)`` (float64)."""
+    return _timed_chunk(task)[0]
+
+
+def _timed_chunk(task: ChunkTask) -> tuple[np.ndarray, float]:
+    """:func:`run_chunk` and the CPU seconds it took in its worker."""
+    import time
+
     from civsim.experiments.engines import get_engine
 
+    c0 = time.process_time()
     tune_malloc()
     seeds = [np.random.SeedSequence(task.seed, spawn_key=k) for k in task.keys]
     frame = get_engine(task.engine).run(list(task.params), seeds, task.steps)
@@ -68,7 +76,7 @@ def run_chunk(task: ChunkTask) -> np.ndarray:
     out = np.empty((len(task.keys), len(task.metrics), task.steps + 1))
     for i, m in enumerate(task.metrics):
         out[:, i, :] = frame[m].to_numpy(dtype=float).reshape(len(task.keys), task.steps + 1)
-    return out
+    return out, time.process_time() - c0
 
 
 def measure(series: np.ndarray, metrics: tuple[str, ...], targets: list[Target]) -> np.ndarray:
@@ -137,6 +145,8 @@ class Evaluator:
         self.engine, self.base, self.steps, self.seed = engine, base, steps, seed
         self.metrics, self.chunk_size, self.executor, self.workers = metrics, chunk_size, executor, workers
         self.runs_simulated = 0
+        self.cpu_seconds = 0.0
+        """CPU seconds the model runs took in their workers (this session)."""
 
     def stage_dir(self, stage: str) -> Path:
         """Folder of a stage's chunks."""
@@ -183,7 +193,9 @@ class Evaluator:
                 self.metrics,
             )
 
-        def finished(c: int, arr: np.ndarray) -> None:
+        def finished(c: int, timed: tuple[np.ndarray, float]) -> None:
+            arr, cpu = timed
+            self.cpu_seconds += cpu
             _write_chunk(folder / f"chunk-{c:05d}.parquet", chunks[c], arr, self.metrics)
             results[c] = arr
             self.runs_simulated += len(chunks[c])
@@ -193,7 +205,7 @@ class Evaluator:
         pending = [c for c in range(len(chunks)) if c not in results]
         if self.executor is None:
             for c in pending:
-                finished(c, run_chunk(task(c)))
+                finished(c, _timed_chunk(task(c)))
         else:
             _run_on(self.executor, pending, task, finished, window=2 * self.workers + 2)
         series = np.concatenate([results[c] for c in range(len(chunks))]) if chunks else np.empty((0,))
@@ -211,7 +223,7 @@ def _run_on(ex: Executor, pending: list[int], task, finished, window: int) -> No
         while queue or running:
             while queue and len(running) < window:
                 c = queue.pop(0)
-                running[ex.submit(run_chunk, task(c))] = c
+                running[ex.submit(_timed_chunk, task(c))] = c
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: running[f]):
                 finished(running.pop(fut), fut.result())
