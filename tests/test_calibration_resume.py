@@ -88,9 +88,7 @@ def test_kill_9_then_same_command_resumes_to_the_same_posterior(tmp_path):
 
 def test_changed_file_is_refused_for_an_existing_directory(tmp_path):
     path = tmp_path / "resume.toml"
-    path.write_text(
-        TEXT.replace("steps = 24", "steps = 12").replace("step = 24\n    window = [12, 24]", "step = 12")
-    )
+    path.write_text(TEXT)
     out = tmp_path / "out"
     env = {**os.environ, "NO_COLOR": "1"}
     r = subprocess.run(cmd(path, out), capture_output=True, text=True, env=env, timeout=600, cwd=REPO)

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civsim.calibration.evidence import DEFAULT_START, evidence_target, parse_month
+from civsim.calibration.evidence import evidence_target, parse_month, scenario_start
 from civsim.errors import UserError
 from civsim.experiments.spec import SERIES_METRICS
 from civsim.params import SCHEMA, ParamError, check
@@ -249,7 +249,7 @@ def parse_calibration(data: dict[str, Any], source: str, text: str = "") -> Cali
     citizens = _integer(data.get("citizens", 2000), f"{source}: citizens", 10, 10_000_000)
     replicates = _integer(data.get("replicates", 4), f"{source}: replicates", 1, 1000)
     seed = _integer(data.get("seed", 0), f"{source}: seed", 0, 2**63 - 1)
-    start = str(data.get("start", getattr(scen, "start", None) or DEFAULT_START))
+    start = str(data.get("start", scenario_start(scen)))  # the file's, else the scenario's, else April 2010
     try:
         parse_month(start)
     except UserError as exc:
