@@ -71,7 +71,7 @@ def calibrate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     backend: Annotated[str, typer.Option(hidden=True, help="auto, inline, process or dask.")] = "auto",
 ) -> None:
-    """Calibrate against data: history matching with GP emulators, then ABC-SMC; write posterior and report."""
+    """Calibrate to data: history matching with GP emulators, then ABC-SMC; write posterior and report."""
     from civsim.calibration.pipeline import calibrate as run
     from civsim.calibration.spec import load_calibration
     from civsim.params import ParamError
@@ -102,7 +102,8 @@ def calibrate(
         )
         raise typer.Exit(130) from None
     typer.echo(
-        f"calibration {spec.name}: {res.runs_total} runs ({res.runs_simulated} this session) in {res.seconds:.1f} s; "
+        f"calibration {spec.name}: {res.runs_total} runs ({res.runs_simulated} this session) "
+        f"in {res.seconds:.1f} s; "
         f"ABC stopped: {res.abc.stopped}"
     )
     if res.abc.generations:

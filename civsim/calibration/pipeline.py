@@ -231,7 +231,8 @@ def calibrate(
             hm_runs = sum(w.y_runs.shape[0] * w.y_runs.shape[1] for w in waves)
             if waves[-1].nroy_fraction == 0.0:
                 abc = AbcResult(
-                    stopped=f"not run: history matching ruled out the whole prior after wave {waves[-1].index} "
+                    stopped="not run: history matching ruled out the whole prior after wave "
+                    f"{waves[-1].index} "
                     f"(no parameter set is within implausibility {spec.hm['cutoff']:g} of every target)"
                 )
             else:

@@ -207,7 +207,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
     if spec.description:
         L += [spec.description, ""]
     L += [
-        f"Scenario `{spec.scenario}`, {spec.steps} months (month 0 = {spec.start}), {spec.citizens} citizens, "
+        f"Scenario `{spec.scenario}`, {spec.steps} months (month 0 = {spec.start}), "
+        f"{spec.citizens} citizens, "
         f"seed {spec.seed}, engine `{spec.engine}`. {s['runs_total']} model runs in all "
         f"({s['seconds']:.0f} s for the last session). File: `{spec.path}`.",
         "",
@@ -229,7 +230,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             )
             + f"Closest simulated point (wave {c.get('wave')}): "
             + ", ".join(f"{k} = {v:.4g}" for k, v in c.get("params", {}).items())
-            + f"; its worst target is **{c.get('failing_target')}** at {c.get('max_error', float('nan')):.2f} sd "
+            + f"; its worst target is **{c.get('failing_target')}** "
+            + f"at {c.get('max_error', float('nan')):.2f} sd "
             + "(errors: "
             + ", ".join(f"{k} {v:.2f}" for k, v in c.get("errors", {}).items())
             + ")."
@@ -243,13 +245,15 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
     ]
     for t in spec.targets:
         L.append(
-            f"| {t.name} | {t.role} | {t.value:g} | {t.sd:.4f} | {spec.discrepancy_of(t):g} | {t.source or ''} {t.note} |"
+            f"| {t.name} | {t.role} | {t.value:g} | {t.sd:.4f} | {spec.discrepancy_of(t):g} "
+            f"| {t.source or ''} {t.note} |"
         )
     L += [
         "",
         "## History matching",
         "",
-        f"Implausibility cutoff {spec.hm['cutoff']:g}; {spec.hm['points']} points x {spec.replicates} replicates a wave.",
+        f"Implausibility cutoff {spec.hm['cutoff']:g}; "
+        f"{spec.hm['points']} points x {spec.replicates} replicates a wave.",
         "",
         "| wave | points | runs | non-implausible share of prior | emulators: held-out within 3 sd (RMSE) |",
         "|---|---|---|---|---|",
@@ -285,7 +289,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             f"({r['population']}) at the same tolerance (epsilon {r['epsilon']:.3g}), would need "
             + (f"about **{r['runs_needed']:,} runs**" if r["runs_needed"] else "an unknown number of runs")
             + f" (non-implausible share {r['nroy_fraction']:.3g} x share of ABC generation 0 within the "
-            f"tolerance {r['generation0_within']:.2f}); counting wave 1's {r['prior_runs']} prior runs directly, "
+            f"tolerance {r['generation0_within']:.2f}); "
+            f"counting wave 1's {r['prior_runs']} prior runs directly, "
             f"{r['prior_runs_within']} were within it, so "
             + ("at least " if r["direct_is_lower_bound"] else "about ")
             + f"{r['runs_needed_direct']:,} runs. This calibration used {s['runs_total']:,}.",
@@ -300,7 +305,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
         ]
         for name, p in s["posterior"].items():
             L.append(
-                f"| {name} | [{p['prior'][0]:g}, {p['prior'][1]:g}] | {p['median']:.4g} | [{p['p5']:.4g}, {p['p95']:.4g}] | {p['shrinkage']:.0%} |"
+                f"| {name} | [{p['prior'][0]:g}, {p['prior'][1]:g}] | {p['median']:.4g} "
+                f"| [{p['p5']:.4g}, {p['p95']:.4g}] | {p['shrinkage']:.0%} |"
             )
         L += [
             "",
@@ -310,7 +316,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             "",
             "## Posterior-predictive check",
             "",
-            "Model: weighted 5-95% of the accepted runs' value. Observation: the same plus observation error and "
+            "Model: weighted 5-95% of the accepted runs' value. "
+            "Observation: the same plus observation error and "
             "discrepancy (the interval a new survey would fall in if the model were right).",
             "",
             "| target | role | observed | model median | model 90% | observation 90% | inside |",
@@ -318,7 +325,8 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
         ]
         for name, v in s["predictive"].items():
             L.append(
-                f"| {name} | {v['role']} | {v['observed']:g} | {v['model_median']:.4f} | [{v['model_p5']:.4f}, {v['model_p95']:.4f}] | "
+                f"| {name} | {v['role']} | {v['observed']:g} | {v['model_median']:.4f} "
+                f"| [{v['model_p5']:.4f}, {v['model_p95']:.4f}] | "
                 f"[{v['obs_p5']:.4f}, {v['obs_p95']:.4f}] | {'yes' if v['covered'] else '**no**'} |"
             )
         L += ["", f"![posterior predictive]({rel}ppc.png)", ""]
@@ -399,9 +407,11 @@ def docs_page(result: CalibrationResult, summary: dict[str, Any], report_md: str
 
     spec = result.spec
     run = (
-        f"\n## Reproduce\n\n```sh\ncivsim calibrate {spec.path} --out runs/{spec.name} --workers 2 --docs docs\n```\n\n"
-        f"This run used {summary['runs_total']:,} model runs; its last session took {summary['seconds']:.0f} s "
-        "on this machine (2 cores shared with other work; see `_manifest.json` for the load-independent facts).\n"
+        "\n## Reproduce\n\n```sh\n"
+        f"civsim calibrate {spec.path} --out runs/{spec.name} --workers 2 --docs docs\n```\n\n"
+        f"This run used {summary['runs_total']:,} model runs; its last session took "
+        f"{summary['seconds']:.0f} s on this machine (2 cores shared with other work; "
+        "`_manifest.json` records CPU seconds and the load).\n"
     )
     body = report_md.replace("# Calibration:", "## The shipped calibration:", 1)
     body = body.replace("\n## ", "\n### ").replace("\n### The shipped", "\n## The shipped")

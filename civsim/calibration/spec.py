@@ -413,7 +413,8 @@ def _targets(raw: Any, source: str, steps: int, start: str) -> list[Target]:
         last = max(tgt.window[1] if tgt.window else tgt.step, tgt.step)
         if last > steps:
             raise UserError(
-                f"{where}: {tgt.name} needs month {last}, beyond steps = {steps}; raise steps or drop the target"
+                f"{where}: {tgt.name} needs month {last}, beyond steps = {steps}; "
+                "raise steps or drop the target"
             )
         if any(o.name == tgt.name for o in out):
             raise UserError(f"{where}: target {tgt.name!r} appears twice")
@@ -430,7 +431,8 @@ def _options(raw: Any, defaults: dict[str, Any], where: str) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in defaults:
             raise UserError(
-                f"{where}: unknown key {key!r}{_suggest(key, tuple(defaults))}; allowed: {', '.join(defaults)}"
+                f"{where}: unknown key {key!r}{_suggest(key, tuple(defaults))}; "
+                f"allowed: {', '.join(defaults)}"
             )
         if isinstance(defaults[key], int):
             out[key] = _integer(value, f"{where}.{key}", 1, 1_000_000)
