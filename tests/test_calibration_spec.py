@@ -151,3 +151,10 @@ def test_observation_error_is_sampling_plus_rounding():
     assert observation_sd(row) == pytest.approx(expected)
     small = load_evidence().loc["cls_formal_monthly_2014_15"]
     assert observation_sd(small) > observation_sd(row)  # fewer respondents, wider error
+
+
+def test_docs_page_shows_the_shipped_evidence_as_it_is():
+    from civsim.calibration.evidence import markdown_table
+
+    text = (REPO / "docs" / "calibration.md").read_text()
+    assert markdown_table() in text, "docs/calibration.md is stale: rerun the command under 'Reproduce' in it"

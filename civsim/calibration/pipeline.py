@@ -256,10 +256,6 @@ def calibrate(
             write_posterior(store.root, g.theta, g.weights, spec.names)
         summary = summarise(result)
         atomic_write_bytes(store.root / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
-        if report:
-            from civsim.calibration.report import write_report
-
-            write_report(result, summary)
         manifest["sessions"].append(
             {
                 "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -275,6 +271,10 @@ def calibrate(
         manifest["status"] = "complete" if abc.generations else "no posterior"
         manifest["runs_total"] = result.runs_total
         atomic_write_bytes(store.manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
+        if report:
+            from civsim.calibration.report import write_report
+
+            write_report(result, summary)
     return result
 
 

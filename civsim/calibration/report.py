@@ -200,6 +200,37 @@ def write_report(result: CalibrationResult, summary: dict[str, Any], to: Path | 
     return path
 
 
+def identification(result: CalibrationResult, s: dict[str, Any]) -> str:
+    """Plain words on what the posterior pins down and where the fit is weakest."""
+    post = s["posterior"]
+    strong = [n for n, p in post.items() if p["shrinkage"] >= 0.5]
+    weak = [n for n, p in post.items() if p["shrinkage"] < 0.25]
+    fit = {k: v for k, v in s["predictive"].items() if v["role"] == "fit"}
+    worst = max(fit, key=lambda k: abs(fit[k]["z"]))
+    parts = [
+        "Narrowed to under half the prior width: "
+        + (", ".join(f"`{n}`" for n in strong) if strong else "none")
+        + ". Barely narrowed (under a quarter), so not identified by these data: "
+        + (", ".join(f"`{n}`" for n in weak) if weak else "none")
+        + f". The worst-fitted target is {worst} (z = {fit[worst]['z']:+.2f})."
+    ]
+    if "initial_engagement" in post:
+        med = post["initial_engagement"]["median"]
+        first = min(
+            (t for t in result.spec.fit_targets if t.metric == "engagement"),
+            key=lambda t: t.step,
+            default=None,
+        )
+        if first is not None and med > first.value + 0.02:
+            parts.append(
+                f"The posterior starts engagement at {med:.2f} in month 0, above the first observation "
+                f"({first.value:g}): much of the fitted decline is the model relaxing from its start "
+                "towards its own equilibrium, not a response to austerity. Data from before the first "
+                "target (not shipped) would test that start."
+            )
+    return " ".join(parts)
+
+
 def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: bool) -> str:
     """The report text (Markdown)."""
     spec = result.spec
@@ -320,16 +351,27 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             "Observation: the same plus observation error and "
             "discrepancy (the interval a new survey would fall in if the model were right).",
             "",
-            "| target | role | observed | model median | model 90% | observation 90% | inside |",
-            "|---|---|---|---|---|---|---|",
+            "| target | role | observed | model median | model 90% | observation 90% | inside | z |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name, v in s["predictive"].items():
             L.append(
                 f"| {name} | {v['role']} | {v['observed']:g} | {v['model_median']:.4f} "
                 f"| [{v['model_p5']:.4f}, {v['model_p95']:.4f}] | "
-                f"[{v['obs_p5']:.4f}, {v['obs_p95']:.4f}] | {'yes' if v['covered'] else '**no**'} |"
+                f"[{v['obs_p5']:.4f}, {v['obs_p95']:.4f}] | {'yes' if v['covered'] else '**no**'} "
+                f"| {v['z']:+.2f} |"
             )
-        L += ["", f"![posterior predictive]({rel}ppc.png)", ""]
+        L += [
+            "",
+            "z: (observed - model median) / sqrt(obs. sd^2 + discrepancy^2).",
+            "",
+            f"![posterior predictive]({rel}ppc.png)",
+            "",
+            "### What the data identify",
+            "",
+            identification(result, s),
+            "",
+        ]
     return "\n".join(L) + "\n"
 
 
@@ -409,10 +451,31 @@ def docs_page(result: CalibrationResult, summary: dict[str, Any], report_md: str
     run = (
         "\n## Reproduce\n\n```sh\n"
         f"civsim calibrate {spec.path} --out runs/{spec.name} --workers 2 --docs docs\n```\n\n"
-        f"This run used {summary['runs_total']:,} model runs; its last session took "
-        f"{summary['seconds']:.0f} s on this machine (2 cores shared with other work; "
-        "`_manifest.json` records CPU seconds and the load).\n"
+        f"This run used {summary['runs_total']:,} model runs. " + _sessions(result) + "\n"
     )
     body = report_md.replace("# Calibration:", "## The shipped calibration:", 1)
     body = body.replace("\n## ", "\n### ").replace("\n### The shipped", "\n## The shipped")
     return DOCS_INTRO + markdown_table(spec.start) + "\n" + body + DOCS_PANDEMIC + run
+
+
+def _sessions(result: CalibrationResult) -> str:
+    """The run time of each session of the calibration, from its manifest."""
+    import json
+
+    try:
+        sessions = json.loads((result.out / "_manifest.json").read_text(encoding="utf-8"))["sessions"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    if not sessions or sessions[-1].get("seconds") != round(result.seconds, 2):  # this one not yet recorded
+        sessions = sessions + [{"seconds": result.seconds, "runs_simulated": result.runs_simulated}]
+    words = []
+    for x in sessions:
+        cpu = x.get("cpu_seconds_model_runs")
+        load = x.get("load_average_1min")
+        words.append(
+            f"{x['seconds']:.0f} s wall for {x.get('runs_simulated', 0):,} runs"
+            + (f" ({cpu:.0f} CPU s in the model)" if cpu is not None else "")
+            + (f" at load average {load:g}" if load is not None else "")
+            + (f" ({x['note']})" if x.get("note") else "")
+        )
+    return "Sessions on a 2-core machine shared with other work: " + "; ".join(words) + "."
