@@ -166,3 +166,13 @@ def test_budget_caps_the_runs(tmp_path):
     spec = spec_for_truth(tmp_path, population=30)
     res = calibrate(spec, tmp_path / "b", workers=1, budget=500, report=False)
     assert res.runs_total <= 500 and res.abc.generations
+
+
+def test_dask_workers_give_the_same_posterior_as_one_process(tmp_path):
+    spec = spec_for_truth(tmp_path, population=30)
+    spec.hm["waves"], spec.hm["points"] = 2, 20
+    calibrate(spec, tmp_path / "one", workers=1, report=False)
+    calibrate(spec, tmp_path / "dask", workers=2, report=False)  # a local Dask cluster, as `civsim sweep`
+    a = pd.read_parquet(tmp_path / "one" / "posterior.parquet")
+    b = pd.read_parquet(tmp_path / "dask" / "posterior.parquet")
+    pd.testing.assert_frame_equal(a, b)

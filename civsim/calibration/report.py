@@ -194,6 +194,8 @@ def write_report(result: CalibrationResult, summary: dict[str, Any], to: Path | 
         figure_ppc(result, figdir / "ppc.png")
     md = render(result, summary, rel, has_post)
     if docs:
+        from civsim.calibration.docs import docs_page
+
         md = docs_page(result, summary, md)
     path = to / ("calibration.md" if docs else "report.md")
     path.write_text(md, encoding="utf-8")
@@ -373,109 +375,3 @@ def render(result: CalibrationResult, s: dict[str, Any], rel: str, has_post: boo
             "",
         ]
     return "\n".join(L) + "\n"
-
-
-DOCS_INTRO = """# Calibration against evidence
-
-civsim can be calibrated to observed data: `civsim calibrate FILE --out DIR`
-runs waves of **history matching** with Gaussian-process emulators (one per
-target) to rule out the parameter space that cannot reproduce the data, then
-**ABC-SMC** inside what remains, and writes `DIR/posterior.parquet` (one
-column per parameter plus `weight`), `DIR/_manifest.json`, `DIR/summary.json`
-and `DIR/report.md` with figures. `civsim run SCENARIO --posterior DIR --reps R`
-then draws each replicate's parameters from the posterior, so bands carry
-parameter uncertainty as well as chance. Runs go through the same executors as
-`civsim sweep` (`--workers N`, `--scheduler tcp://...`), every chunk of runs is
-written as it finishes, and rerunning the same command after a crash or
-`kill -9` resumes. `--budget RUNS` caps the model runs.
-
-## The evidence and its measurement model
-
-Shipped in `civsim/data/evidence.csv`, each row with its source, definition,
-years, value and the facts its observation error comes from; nothing is
-adjusted to fit the model. **Model month 0 = April 2010** (the first month of
-financial year 2010-11, where the NAO series starts); a calibration file or a
-scenario may name another `start`.
-
-- *Community Life Survey (CLS), formal volunteering at least once a month*:
-  the share of adults (16+, England) who gave unpaid help through groups,
-  clubs or organisations at least monthly in the last 12 months. Model
-  output: `engagement`, averaged over the survey's fieldwork months (the
-  question covers the previous year and fieldwork spans 8-12 months).
-  Observation error: `sd = sqrt(deff p (1 - p) / n + 0.01^2 / 12)`, sampling
-  error with a stated design effect of 2 (not checked against the technical
-  reports) plus the rounding of published whole percentages.
-- *NAO (2018) spending power*: -28.6% real terms 2010-11 to 2017-18. Model
-  output: `budget` averaged over 2017-18 divided by `budget` at month 0. sd
-  0.02 is a judgement (the deflator and what counts as spending power), not
-  a sampling error. The other NAO rows (government funding -49.1%, social
-  care spend -3.0%, other service spend -32.6%) have no model output today
-  and are shipped for reference.
-
-What was checked: each CLS value was found in the published release or in a
-summary quoting it (the `checked` column says what: value, fieldwork months,
-sample size). Not reached: the CLS technical reports' standard errors and the
-sample sizes of years other than 2021/22 (n = 10,126); the face-to-face years
-use n = 2,000, the smallest size quoted for them, so their errors are, if
-anything, too wide. **A referee's caveat:** the fall from 27% to 22% between
-2015/16 and 2016/17 coincides with the survey's switch from face-to-face
-interviews to online/paper self-completion; DCMS's own releases compare
-2019/20 with 2013/14 as one series, and so do we, but part of that drop may
-be a mode effect that no model mechanism should reproduce. The model
-discrepancy term is the place such doubts are carried.
-
-"""
-
-DOCS_PANDEMIC = """
-## Out-of-sample check and the pandemic years
-
-The fit uses CLS 2013/14 to 2017/18 and the NAO 2017-18 spending power;
-2018/19 and 2019/20 are held out (role `predict`) and their predicted
-intervals are compared with the observed 22% and 23% in the table above
-(rows marked `predict`). **2020/21 and 2021/22 are shown but neither fitted
-nor used as a test**: 2020/21 fieldwork ran through three national lockdowns
-and 2021/22 through their aftermath (14% of respondents named pandemic
-restrictions or worries as a barrier), and the model has no pandemic
-mechanism. Treating them as tests of the model would test something it does
-not claim to represent; fitting them would force its behavioural constants to
-absorb a shock they do not describe.
-
-"""
-
-
-def docs_page(result: CalibrationResult, summary: dict[str, Any], report_md: str) -> str:
-    """The documentation page: method and evidence, then the report, then the hold-out discussion."""
-    from civsim.calibration.evidence import markdown_table
-
-    spec = result.spec
-    run = (
-        "\n## Reproduce\n\n```sh\n"
-        f"civsim calibrate {spec.path} --out runs/{spec.name} --workers 2 --docs docs\n```\n\n"
-        f"This run used {summary['runs_total']:,} model runs. " + _sessions(result) + "\n"
-    )
-    body = report_md.replace("# Calibration:", "## The shipped calibration:", 1)
-    body = body.replace("\n## ", "\n### ").replace("\n### The shipped", "\n## The shipped")
-    return DOCS_INTRO + markdown_table(spec.start) + "\n" + body + DOCS_PANDEMIC + run
-
-
-def _sessions(result: CalibrationResult) -> str:
-    """The run time of each session of the calibration, from its manifest."""
-    import json
-
-    try:
-        sessions = json.loads((result.out / "_manifest.json").read_text(encoding="utf-8"))["sessions"]
-    except (OSError, ValueError, KeyError):
-        return ""
-    if not sessions or sessions[-1].get("seconds") != round(result.seconds, 2):  # this one not yet recorded
-        sessions = sessions + [{"seconds": result.seconds, "runs_simulated": result.runs_simulated}]
-    words = []
-    for x in sessions:
-        cpu = x.get("cpu_seconds_model_runs")
-        load = x.get("load_average_1min")
-        words.append(
-            f"{x['seconds']:.0f} s wall for {x.get('runs_simulated', 0):,} runs"
-            + (f" ({cpu:.0f} CPU s in the model)" if cpu is not None else "")
-            + (f" at load average {load:g}" if load is not None else "")
-            + (f" ({x['note']})" if x.get("note") else "")
-        )
-    return "Sessions on a 2-core machine shared with other work: " + "; ".join(words) + "."
