@@ -86,7 +86,8 @@ evidence = "cls_formal_monthly_2019_20"
 role = "predict"              # fit (default) | predict (held out) | show
 
 [history_matching]            # waves = 3, points = 80, cutoff = 3.0 by default
-[abc]                         # population = 200, generations = 8, quantile = 0.5, min_acceptance = 0.02, epsilon = 1.0
+[abc]                         # population = 200, generations = 8, quantile = 0.5,
+                              # min_acceptance = 0.02, epsilon = 1.0 by default
 ```
 
 A bad file (unknown parameter, low >= high, unknown metric, a month beyond
