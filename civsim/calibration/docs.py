@@ -188,6 +188,8 @@ def _sessions(result: CalibrationResult) -> str:
         return ""
     if not sessions or sessions[-1].get("seconds") != round(result.seconds, 2):  # this one not yet recorded
         sessions = sessions + [{"seconds": result.seconds, "runs_simulated": result.runs_simulated}]
+    replays = [x for x in sessions if not x.get("runs_simulated")]
+    sessions = [x for x in sessions if x.get("runs_simulated")]
     words = []
     for x in sessions:
         cpu = x.get("cpu_seconds_model_runs")
@@ -198,4 +200,9 @@ def _sessions(result: CalibrationResult) -> str:
             + (f" at load average {load:g}" if load is not None else "")
             + (f" ({x['note']})" if x.get("note") else "")
         )
-    return "Sessions on a 2-core machine shared with other work: " + "; ".join(words) + "."
+    more = (
+        f" ({len(replays)} later session(s) only replayed the stored runs to rewrite the report)"
+        if replays
+        else ""
+    )
+    return "Sessions on a 2-core machine shared with other work: " + "; ".join(words) + more + "."
