@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from civsim.calibration.commands import register as register_calibration_commands
 from civsim.errors import UserError
 from civsim.experiments.commands import register as register_experiment_commands
 from civsim.experiments.paired_commands import register as register_paired_commands
@@ -63,6 +64,10 @@ def run(
     force: Annotated[
         bool, typer.Option(help="Replace --out even if it holds something other than a civsim run.")
     ] = False,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(help="Calibration directory: each replicate draws its parameters from its posterior."),
+    ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -84,6 +89,17 @@ def run(
     run_seed = seed if seed is not None else scen.seed
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
+    post = None
+    if posterior is not None:  # calibrated runs: the batch core, one posterior draw per replicate
+        from civsim.calibration.posterior import load_posterior
+
+        if engine == "mesa":
+            fail("--posterior runs on the batch core: drop --engine mesa")
+        try:
+            post = load_posterior(posterior)
+        except UserError as exc:
+            fail(str(exc))
+        chosen = "batch"
     try:  # checked before anything is simulated or allocated
         _check_run(int(params["n_citizens"]), reps, n_steps, chosen)
         tmp = simulate.check_destination(out, force)
@@ -99,14 +115,31 @@ def run(
             transient=True,
         ) as bar:
             task = bar.add_task(f"{scen.name} ({chosen})", total=n_steps * (reps if chosen == "mesa" else 1))
-            ts, summaries = simulate.simulate(
-                params,
-                run_seed,
-                n_steps,
-                reps,
-                chosen,
-                progress=lambda done, total: bar.update(task, completed=done),
-            )
+            if post is None:
+                ts, summaries = simulate.simulate(
+                    params,
+                    run_seed,
+                    n_steps,
+                    reps,
+                    chosen,
+                    progress=lambda done, total: bar.update(task, completed=done),
+                )
+            else:
+                from civsim.calibration.posterior import simulate_posterior
+
+                ts, summaries, draws = simulate_posterior(
+                    params,
+                    post,
+                    run_seed,
+                    n_steps,
+                    reps,
+                    lambda done, total: bar.update(task, completed=done),
+                )
+    except UserError as exc:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        fail(str(exc))
     except BaseException:  # Ctrl-C or a failure: leave no temporary directory behind
         import shutil
 
@@ -128,6 +161,9 @@ def run(
         "command": " ".join(["civsim"] + sys.argv[1:]),
         "versions": simulate.versions(),
     }
+    if post is not None:
+        rule = "replicate r uses posterior draw r"
+        manifest["posterior"] = {**post.describe(), "draws": draws, "rule": rule}
     try:
         paths = simulate.write_outputs(out, ts, summaries, manifest, format_, tmp=tmp)
     except UserError as exc:
@@ -286,6 +322,7 @@ from civsim.experiments.strategy_commands import register as register_strategy_c
 
 register_strategy_commands(app)
 register_paired_commands(app)  # ablation, levers
+register_calibration_commands(app)
 
 
 def main() -> None:
