@@ -57,6 +57,10 @@ def run(
         str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
     ] = "auto",
     reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(help="Decisions file of a workshop room: applies its changes at their months (batch engine)."),
+    ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -78,6 +82,17 @@ def run(
     run_seed = seed if seed is not None else scen.seed
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
+    plan = None
+    if decisions is not None:  # workshop rooms (civsim.rooms): replay a session's decisions
+        from civsim.rooms.plan import load_decisions
+
+        if engine == "mesa":
+            fail("--decisions is not allowed with --engine mesa: decisions are applied on the batch engine")
+        chosen = "batch"
+        try:
+            plan = load_decisions(decisions, int(params["n_agencies"]), n_steps)
+        except UserError as exc:
+            fail(str(exc))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -94,6 +109,7 @@ def run(
             reps,
             chosen,
             progress=lambda done, total: bar.update(task, completed=done),
+            before_step=plan,
         )
     manifest = {
         "scenario": {
@@ -108,6 +124,7 @@ def run(
         "reps": reps,
         "engine": chosen,
         "seeds": "SeedSequence(seed)" if reps == 1 else "SeedSequence(seed, spawn_key=(rep,))",
+        "decisions": str(decisions) if decisions is not None else None,
         "command": " ".join(["civsim"] + sys.argv[1:]),
         "versions": simulate.versions(),
     }

@@ -122,7 +122,8 @@ class Game:
                     ma = float(np.mean([after[t.id][lv.param] for t in group]))
                     movers = [t.id for t in group if before[t.id][lv.param] != after[t.id][lv.param]]
                     if movers and ma != mb:
-                        value = float(SCHEMA[lv.param].coerce(round(ma, 6)))
+                        spec = SCHEMA[lv.param]  # the mean of values in range, kept in range despite rounding
+                        value = float(spec.coerce(min(max(ma, spec.min), spec.max)))
                         out.append(Change(month, lv.param, value, (), "+".join(movers)))
                 elif a != b:
                     agencies = s.agencies if lv.scope == "portfolio" else ()
