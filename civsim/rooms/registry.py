@@ -117,6 +117,7 @@ class RoomView:
     graph: dict[str, Any]
     domains: tuple[str, ...]
     groups: tuple[str, ...]
+    params: dict[str, float]
     error: str = ""
 
     def latest(self, column: str) -> float:
@@ -191,6 +192,7 @@ class Room:
             "domains": tuple(m.domains),
             "groups": tuple(g.group_names),
             "round": min(g.round_no, g.n_rounds),
+            "params": {k: float(v[0]) for k, v in m.P.items()},
         }
 
     def _build_view(self) -> RoomView:
@@ -225,6 +227,7 @@ class Room:
             graph=pic["graph"],
             domains=pic["domains"],
             groups=pic["groups"],
+            params=pic["params"],
             error=self.error,
         )
 
