@@ -402,3 +402,37 @@ def test_apply_change_for_all_agencies_uses_the_live_intervention():
     assert np.all(m.P["needs_targeting"] == 0.9)
     Plan([Change(1, "outreach", 0.3)])(m)  # not due yet at month 0
     assert np.all(m.P["outreach"] == resolve({})["outreach"])
+
+
+# ---------------------------------------------------------------------------- host screen
+
+
+def test_everything_a_participant_types_is_escaped_on_the_host_screen():
+    from civsim.app import room_views as rv
+
+    reg, room, host = new_room(rounds=1)
+    evil = '<img src=x onerror="alert(1)">&'
+    tok = room.claim("agency-1", evil)
+    room.claim(None, "<script>x()</script>")
+    room.decide(tok, {"coproduction_openness": 0.9})  # the only seat taken: the year runs
+    wait_rounds_played(room, 1)
+    v = room.view()
+    pieces = [rv.seats_html(v), rv.graph_html(v), rv.decisions_html(v), rv.story_html(v), rv.headline_html(v)]
+    for html_text in pieces:
+        assert "<img" not in html_text and "<script>" not in html_text
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;" in pieces[0] + pieces[1]
+    assert "&lt;script&gt;" in pieces[0]
+    assert 'data-year="1"' in pieces[3]
+
+
+def test_qr_code_and_lever_text_come_from_the_server_and_the_schema():
+    from civsim.app import room_views as rv
+
+    svg = rv.qr_svg("http://127.0.0.1:8765/join?code=ABCDEF")
+    assert svg.startswith("<svg") and "path" in svg
+    for kind in SEAT_KINDS:
+        for lv in levers(kind):
+            help_text, cost = rv.lever_text(lv, {}, 1.0)
+            assert help_text == SCHEMA[lv.param].help and cost
+            step = rv.lever_step(lv.param)
+            assert 0 < step <= (SCHEMA[lv.param].max - SCHEMA[lv.param].min) / 10

@@ -146,7 +146,18 @@ def SeatPage(code: str, token: str):
         solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
     if view.rounds:
         solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
-        solara.HTML(tag="div", unsafe_innerHTML=story_html(view)[: 20000], classes=["civsim-story", "civsim-phone-story"])
+        solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"])
+
+    def leave():
+        try:
+            room.leave(token)
+        except RoomError:
+            pass
+        router.push("/join?" + urlencode({"code": room.code}))
+
+    with solara.Details("Leave this seat"):
+        solara.Text("Frees the seat for someone else; this phone loses it.")
+        solara.Button("Leave", on_click=leave, text=True, classes=["civsim-leave"])
 
 
 @solara.component

@@ -161,7 +161,7 @@ def story_html(view: RoomView, newest_first: bool = True) -> str:
     if not recs:
         return "<p>No year has run yet.</p>"
     return "".join(
-        f'<div class="civsim-story-year" data-year="{r.round}">'
+        f'<div class="civsim-story-year" data-year="{r.round}" data-ran-at="{1000 * r.ran_at:.0f}">'
         + "".join(f"<p>{esc(line)}</p>" for line in r.story)
         + "</div>"
         for r in recs
@@ -252,16 +252,24 @@ def _seat_title(view: RoomView, sid: str) -> str:
     return sid
 
 
+def _lever_label(param: str) -> str:
+    for kind in SEAT_KINDS.values():
+        for lv in kind.levers:
+            if lv.param == param:
+                return lv.label.split(" (")[0]
+    return param
+
+
 def decisions_html(view: RoomView) -> str:
     """Every seat's changes, round by round (the debrief's table)."""
     rows = []
     for r in view.rounds:
         for sid, vals in r.changed.items():
             eff = r.effects.get(sid)
-            e = f"{100 * eff[0]:+.1f} / {100 * eff[1]:+.1f}" if eff else ""
+            e = f"{100 * eff[0]:+.2f} / {100 * eff[1]:+.2f}" if eff else ""
+            what = "; ".join(f"{_lever_label(k)} = {v:g}" for k, v in vals.items())
             rows.append(
-                f"<tr><td>{r.round}</td><td>{esc(_seat_title(view, sid))}</td>"
-                f"<td>{esc(', '.join(f'{k} = {v:g}' for k, v in vals.items()))}</td><td>{e}</td></tr>"
+                f"<tr><td>{r.round}</td><td>{esc(_seat_title(view, sid))}</td><td>{esc(what)}</td><td>{e}</td></tr>"
             )
     if not rows:
         return "<p>No seat changed anything yet.</p>"
@@ -282,6 +290,12 @@ def replay_summary(replay: dict) -> list[str]:
         f"{replay['end_nobody'][0]:.3f}: {100 * gain[0]:+.1f} points.",
         f"The same decisions with {n - 1} other seeds: {100 * gain.mean():+.1f} points on average over no one "
         f"deciding (90% of seeds between {100 * lo:+.1f} and {100 * hi:+.1f}).",
-        f"Your session ended above {replay['session_rank']} of the {n - 1} other seeds with the same decisions — "
-        + ("the decisions did the work (skill)." if (gain > 0).all() or (gain < 0).all() else "chance mattered as much as the decisions (luck)."),
+        f"Your session ended above {replay['session_rank']} of the {n - 1} other seeds with the same decisions. "
+        + (
+            "The decisions helped with every seed: skill, not luck."
+            if (gain > 0).all()
+            else "The decisions hurt with every seed: not bad luck."
+            if (gain < 0).all()
+            else "Their effect changed sign between seeds: chance mattered as much as the decisions."
+        ),
     ]

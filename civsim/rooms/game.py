@@ -16,6 +16,7 @@ doing, not chance).
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class RoundRecord:
     changes: list[Change]
     effects: dict[str, tuple[float, float]]  # seat id -> (d outcome index, d inclusion gap)
     changed: dict[str, dict[str, float]] = field(default_factory=dict)  # choices that moved a standing value
+    ran_at: float = 0.0  # wall-clock time the year (and its story) was done, for latency figures
     story: list[str] = field(default_factory=list)
 
 
@@ -170,6 +172,7 @@ class Game:
             r, month, {k: dict(v) for k, v in choices.items()}, changes, effects, {k: v for k, v in changed.items() if v}
         )
         rec.story = self._story(rec)
+        rec.ran_at = time.time()
         self.rounds.append(rec)
         return rec
 

@@ -95,8 +95,10 @@ def new_page(browser, url: str, ready: str, viewport=PHONE):
     return page
 
 
-def open_room(browser, url: str, agencies: str = "2", rounds: str = "3"):
+def open_room(browser, url: str, agencies: str = "2", rounds: str = "3", shot=None):
     host = new_page(browser, url + "/room", ".civsim-open-room", {"width": 1400, "height": 1000})
+    if shot is not None:
+        host.screenshot(path=str(shot))
     for cls, value in ((".civsim-room-agencies", agencies), (".civsim-room-rounds", rounds)):
         host.click(cls)
         host.click(f".v-menu__content.menuable__content__active .v-list-item:has-text('{value}') >> nth=0")
@@ -137,7 +139,7 @@ def wait_year(page, year: int, timeout: float = 60_000) -> None:
 
 
 def test_host_and_seven_phones_play_three_years(browser, room_server, screenshot_dir):
-    host, code = open_room(browser, room_server)
+    host, code = open_room(browser, room_server, shot=screenshot_dir / "room-create.png")
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{6}", code)
     assert host.locator(".civsim-room-qr svg").count() == 1
     phones = {s: take_seat(browser, room_server, code, s, f"{s} <i>person</i>") for s in SEATS}
