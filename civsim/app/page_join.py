@@ -178,8 +178,8 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
                 on_value=lambda v, p=lv.param: set_values(lambda old: {**old, p: float(v)}),
                 min=float(spec.min), max=float(spec.max), step=lever_step(lv.param),
             )  # fmt: skip
-            solara.Text(help_text, classes=["civsim-lever-help"])
-            solara.Text(cost, classes=["civsim-lever-cost"])
+            solara.HTML(tag="div", unsafe_innerHTML=esc(help_text), classes=["civsim-lever-help"])
+            solara.HTML(tag="div", unsafe_innerHTML=esc(cost), classes=["civsim-lever-cost"])
 
     def send():
         try:

@@ -17,7 +17,7 @@ import numpy as np
 import solara
 
 from civsim.params import SCHEMA
-from civsim.rooms.registry import Room, RoomView
+from civsim.rooms.registry import REGISTRY, Room, RoomView
 from civsim.rooms.seats import SEAT_KINDS, Lever
 
 SEAT_COLOURS = ["#6a4c93", "#1982c4", "#8ac926", "#ff595e", "#ffca3a", "#2ec4b6"]
@@ -200,7 +200,7 @@ def use_room_updates(room: Room | None, key: Callable[[RoomView], Hashable]) -> 
             return
         seen = room.view().version
         last = key(room.view())
-        while not cancel.is_set():
+        while not cancel.is_set() and REGISTRY.holds(room):  # a closed or expired room frees its watchers
             seen = room.wait(seen, 1.0)
             k = key(room.view())
             if k != last:

@@ -449,6 +449,12 @@ class Registry:
             del self._rooms[c]
         return gone
 
+    def holds(self, room: Room) -> bool:
+        """True while ``room`` is open here (not closed or expired): page watchers stop when it is not."""
+        with self._lock:
+            self._expire_locked()
+            return self._rooms.get(room.code) is room
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._rooms)
