@@ -59,7 +59,7 @@ def run(
     reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
     decisions: Annotated[
         Path | None,
-        typer.Option(help="Decisions file of a workshop room: applies its changes at their months (batch engine)."),
+        typer.Option(help="Decisions file of a workshop room: its changes at their months (batch engine)."),
     ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML, labels and sentences read better unbroken)
 """Scale measurement for workshop rooms (issue 14): many phones, several rooms, one server.
 
 Drives real headless Chromium pages through Playwright, one browser context
@@ -39,8 +40,12 @@ new MutationObserver(() => {
 """
 
 
+TIMING = Path(os.environ.get("TMPDIR", "/tmp")) / f"civsim-room-timing-{os.getpid()}.log"
+
+
 def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONPATH": str(ROOT),
+           "CIVSIM_ROOM_TIMING": str(TIMING)}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "civsim.app.server", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -96,12 +101,14 @@ def page_for(browser, url: str, ready: str, viewport=None):
 def run(browser, url: str, args) -> None:
     t0 = time.time()
     hosts, codes = [], []
-    for r in range(args.rooms):
+    for _ in range(args.rooms):
         host = page_for(browser, url + "/room", ".civsim-open-room", {"width": 1400, "height": 1000})
         host.click(".civsim-room-agencies")
         host.click(".v-menu__content.menuable__content__active .v-list-item:has-text('2') >> nth=0")
         host.click(".civsim-room-rounds")
-        host.click(f".v-menu__content.menuable__content__active .v-list-item:has-text('{args.years}') >> nth=0")
+        host.click(
+            f".v-menu__content.menuable__content__active .v-list-item:has-text('{args.years}') >> nth=0"
+        )
         host.click(".civsim-open-room")
         host.wait_for_selector(".civsim-room-code")
         hosts.append(host)
@@ -123,7 +130,7 @@ def run(browser, url: str, args) -> None:
     everyone = [p for d in deciders for p in d] + watchers
     print(f"setup: {args.rooms} rooms, {len(everyone)} participant pages (big room {args.big}), "
           f"{len(hosts)} host pages in {time.time() - t0:.0f} s; join (page load to seat view) "
-          f"median {statistics.median(joins):.2f} s, max {max(joins):.2f} s")  # fmt: skip
+          f"median {statistics.median(joins):.2f} s, max {max(joins):.2f} s", flush=True)  # fmt: skip
     for year in range(1, args.years + 1):
         t = time.time()
         for i in range(len(SEATS)):  # rooms interleaved, so their years run at about the same time
@@ -150,8 +157,21 @@ def run(browser, url: str, args) -> None:
             f"year {year}: {len(pages)} pages; {len(SEATS) * len(deciders)} decisions sent in {decide_s:.1f} s; "
             f"years of the {len(deciders)} rooms done within {max(ran) - min(ran):.1f} s of each other; "
             f"update latency (year done -> shown) median {statistics.median(lat):.2f} s, p95 {p95:.2f} s, "
-            f"max {lat[-1]:.2f} s; big room ({len(big_lat)} phones) max {big_lat[-1]:.2f} s"
+            f"max {lat[-1]:.2f} s; big room ({len(big_lat)} phones) max {big_lat[-1]:.2f} s",
+            flush=True,
         )
+        if TIMING.exists():  # the server's share: year done -> this tab's page re-rendered and sent
+            rows = [ln.split() for ln in TIMING.read_text().splitlines()]
+            rows = [r for r in rows if int(r[1]) == year and float(r[2]) > 0]
+            if rows:
+                done = sorted(float(r[4]) - float(r[2]) for r in rows)
+                render = sorted(float(r[4]) - float(r[3]) for r in rows)
+                print(
+                    f"  server side, year {year}: {len(rows)} page updates; all re-rendered within "
+                    f"{done[-1]:.2f} s of the year being done (median {statistics.median(done):.2f} s); "
+                    f"re-render per page median {statistics.median(render) * 1000:.0f} ms, max {render[-1] * 1000:.0f} ms",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from civsim.batch import BatchModel
 from civsim.errors import UserError
 from civsim.params import SCHEMA, ParamError, resolve
 from civsim.rooms import plan as plan_mod
-from civsim.rooms.game import Game
 from civsim.rooms.plan import Change, Plan, apply_change, parse_decisions
 from civsim.rooms.registry import CODE_ALPHABET, CODE_LENGTH, MAX_NAME, Registry, RoomError, clean_name
 from civsim.rooms.seats import SEAT_KINDS, levers, make_seats, validate_choice
@@ -31,7 +30,9 @@ from civsim.scenario import Scenario
 from civsim.simulate import simulate
 
 CIVSIM = Path(sys.executable).parent / "civsim"
-SMALL = Scenario(name="small", description="a small test locality", params={"n_citizens": 300}, seed=5, steps=60)
+SMALL = Scenario(
+    name="small", description="a small test locality", params={"n_citizens": 300}, seed=5, steps=60
+)
 OFFER = {"council": 1, "agency": 3, "network": 2, "panel": 1}
 
 
@@ -308,7 +309,10 @@ def test_story_names_seats_by_measured_effect():
 
 def play(room, host, tok, rounds=3):
     choices = [
-        {"council": {"convening_funds": 0.08, "commissioning_outcomes": 0.5}, "agency-2": {"coproduction_openness": 0.9}},
+        {
+            "council": {"convening_funds": 0.08, "commissioning_outcomes": 0.5},
+            "agency-2": {"coproduction_openness": 0.9},
+        },
         {"panel": {"needs_targeting": 0.9, "voice_weight": 0.5}, "network-1": {"alliance_propensity": 0.05}},
         {"council": {"network_grants": 0.1}, "agency-1": {"coordination_propensity": 0.1}},
     ]
@@ -367,8 +371,14 @@ def test_replay_with_other_seeds_and_with_nobody_deciding():
         ("[[change]]\nmonth = 0\nlever = 'mayor'\nvalue = 1", "lever = 'mayor' is not allowed"),
         ("[[change]]\nmonth = 0\nlever = 'outreach'\nvalue = 3", "outreach = 3 is not allowed"),
         ("[[change]]\nmonth = 99\nlever = 'outreach'\nvalue = 0.1", "month = 99 is not allowed"),
-        ("[[change]]\nmonth = 0\nlever = 'outreach'\nvalue = 0.1\nagencies = [1]", "agencies = [1] is not allowed"),
-        ("[[change]]\nmonth = 0\nlever = 'coproduction_openness'\nvalue = 0.1\nagencies = [40]", "agencies = [40]"),
+        (
+            "[[change]]\nmonth = 0\nlever = 'outreach'\nvalue = 0.1\nagencies = [1]",
+            "agencies = [1] is not allowed",
+        ),
+        (
+            "[[change]]\nmonth = 0\nlever = 'coproduction_openness'\nvalue = 0.1\nagencies = [40]",
+            "agencies = [40]",
+        ),
         ("[[change]]\nmonth = 0\nlever = 'n_citizens'\nvalue = 10", "non-structural"),
         ("bogus = 1", "unknown key 'bogus'"),
         ("format = 7", "format = 7"),

@@ -13,7 +13,15 @@ from urllib.parse import parse_qs, urlencode
 
 import solara
 
-from civsim.app.room_views import ROOM_CSS, esc, headline_html, lever_step, lever_text, story_html, use_room_updates
+from civsim.app.room_views import (
+    ROOM_CSS,
+    esc,
+    headline_html,
+    lever_step,
+    lever_text,
+    story_html,
+    use_room_updates,
+)
 from civsim.rooms.registry import REGISTRY, Room, RoomError, RoomView, normalise_code
 from civsim.rooms.seats import SEAT_KINDS, levers
 
@@ -55,7 +63,13 @@ def EnterCode():
         router.push("/join?" + urlencode({"code": room.code}))
 
     solara.HTML(tag="h2", unsafe_innerHTML="Join a workshop room")
-    solara.InputText("Code on the screen", value=typed, on_value=set_typed, continuous_update=True, classes=["civsim-code-input"])
+    solara.InputText(
+        "Code on the screen",
+        value=typed,
+        on_value=set_typed,
+        continuous_update=True,
+        classes=["civsim-code-input"],
+    )
     solara.Button("Join", on_click=go, color="primary", classes=["civsim-join-go"])
     if error:
         solara.Error(error, classes=["civsim-join-error"])
@@ -70,7 +84,9 @@ def ChooseSeat(code: str):
         room = REGISTRY.get(code)
     except RoomError as exc:
         solara.Error(str(exc), classes=["civsim-join-error"])
-        solara.Button("Enter another code", on_click=lambda: router.push("/join"), classes=["civsim-join-again"])
+        solara.Button(
+            "Enter another code", on_click=lambda: router.push("/join"), classes=["civsim-join-again"]
+        )
         return
     use_room_updates(room, lambda v: tuple(s.holder is not None for s in v.seats))
     view = room.view()
@@ -85,7 +101,13 @@ def ChooseSeat(code: str):
 
     solara.HTML(tag="h2", unsafe_innerHTML=f"Room {esc(room.code)}: {esc(view.story)}")
     solara.Text(view.description)
-    solara.InputText("Your name (shown on the big screen)", value=name, on_value=set_name, continuous_update=True, classes=["civsim-name-input"])
+    solara.InputText(
+        "Your name (shown on the big screen)",
+        value=name,
+        on_value=set_name,
+        continuous_update=True,
+        classes=["civsim-name-input"],
+    )
     solara.Text("Choose a free seat:", style={"font-weight": "bold"})
     for s in view.seats:
         taken = s.holder is not None
@@ -100,7 +122,9 @@ def ChooseSeat(code: str):
                 style={"width": "100%"},
             )
             solara.Text(SEAT_KINDS[s.kind].role, classes=["civsim-lever-help"])
-    solara.Button("Just watch (observer)", on_click=lambda: take(None), text=True, classes=["civsim-take-observer"])
+    solara.Button(
+        "Just watch (observer)", on_click=lambda: take(None), text=True, classes=["civsim-take-observer"]
+    )
     if error:
         solara.Error(error, classes=["civsim-join-error"])
 
@@ -113,7 +137,11 @@ def SeatPage(code: str, token: str):
         me = room.rejoin(token)
     except RoomError as exc:
         solara.Error(str(exc), classes=["civsim-join-error"])
-        solara.Button("Join again", on_click=lambda: router.push("/join?" + urlencode({"code": code})), classes=["civsim-join-again"])
+        solara.Button(
+            "Join again",
+            on_click=lambda: router.push("/join?" + urlencode({"code": code})),
+            classes=["civsim-join-again"],
+        )
         return
 
     def key(v: RoomView):
@@ -133,7 +161,9 @@ def SeatPage(code: str, token: str):
     )
     state = {"open": f"Year {view.round} of {view.n_rounds}: decide", "running": "The year is running…",
              "finished": "The game is over: the host leads the debrief"}[view.state]  # fmt: skip
-    solara.HTML(tag="h3", unsafe_innerHTML=esc(state), classes=["civsim-round-state", f"civsim-state-{view.state}"])
+    solara.HTML(
+        tag="h3", unsafe_innerHTML=esc(state), classes=["civsim-round-state", f"civsim-state-{view.state}"]
+    )
     if view.error:
         solara.Error(view.error)
     solara.HTML(tag="div", unsafe_innerHTML=headline_html(view), classes=["civsim-shared-headline"])
@@ -146,7 +176,9 @@ def SeatPage(code: str, token: str):
         solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
     if view.rounds:
         solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
-        solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"])
+        solara.HTML(
+            tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"]
+        )
 
     def leave():
         try:
@@ -183,7 +215,9 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
 
     def send():
         try:
-            room.decide(token, {k: v for k, v in values.items() if k in {lv.param for lv in levers(seat.kind)}})
+            room.decide(
+                token, {k: v for k, v in values.items() if k in {lv.param for lv in levers(seat.kind)}}
+            )
             set_error("")
         except RoomError as exc:
             set_error(str(exc))

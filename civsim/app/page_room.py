@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML, labels and sentences read better unbroken)
 """Host a workshop room (``/room``): the trainer's projector screen.
 
 Pick a story (a preset or an uploaded scenario) and the seats to offer, open
@@ -84,7 +85,12 @@ def CreateRoom(on_open):
         set_scenario(s)
 
     def open_room():
-        offer = {"council": int(council), "agency": int(agencies), "network": int(networks), "panel": int(panel)}
+        offer = {
+            "council": int(council),
+            "agency": int(agencies),
+            "network": int(networks),
+            "panel": int(panel),
+        }
         try:
             code, host = REGISTRY.create(scenario, offer, int(rounds))
         except RoomError as exc:
@@ -107,7 +113,9 @@ def CreateRoom(on_open):
             solara.HTML(tag="h2", unsafe_innerHTML="1 · The story")
             names = common.preset_names()
             values = names + ([uploaded.name] if uploaded is not None and uploaded.name not in names else [])
-            solara.Select("Scenario", values=values, value=scenario.name, on_value=pick, classes=["civsim-room-preset"])
+            solara.Select(
+                "Scenario", values=values, value=scenario.name, on_value=pick, classes=["civsim-room-preset"]
+            )
             solara.Text(scenario.description)
             with solara.Details("Load your own scenario file"):
                 ScenarioUpload(on_upload, key_prefix="room-upload")
@@ -164,11 +172,21 @@ def HostRoom(code: str, host: str, on_leave):
             solara.HTML(tag="h2", unsafe_innerHTML=esc(f"{view.story}: year {view.round} of {view.n_rounds}"))
             state = {"open": "Round open: seats are deciding", "running": "The year is running…",
                      "finished": "All years played: debrief"}[view.state]  # fmt: skip
-            solara.HTML(tag="div", unsafe_innerHTML=esc(state), classes=["civsim-host-state", f"civsim-state-{view.state}"])
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=esc(state),
+                classes=["civsim-host-state", f"civsim-state-{view.state}"],
+            )
             with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
                 solara.Button("Run the year now", on_click=lambda: act(lambda: room.close_round(host)),
                               disabled=view.state != "open", color="primary", classes=["civsim-close-round"])  # fmt: skip
-                solara.Select("Timer", values=list(TIMERS), value=timer, on_value=set_timer, style={"max-width": "110px"})
+                solara.Select(
+                    "Timer",
+                    values=list(TIMERS),
+                    value=timer,
+                    on_value=set_timer,
+                    style={"max-width": "110px"},
+                )
                 solara.Button("Start timer", on_click=lambda: act(lambda: room.set_timer(host, TIMERS[timer])),
                               disabled=view.state != "open", outlined=True, classes=["civsim-timer"])  # fmt: skip
             if view.deadline is not None:
@@ -193,7 +211,9 @@ def HostRoom(code: str, host: str, on_leave):
             with solara.Column():
                 solara.HTML(tag="div", unsafe_innerHTML=graph_html(view), style="max-width: 520px")
         solara.HTML(tag="h2", unsafe_innerHTML="The story, year by year")
-        solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-host-story"])
+        solara.HTML(
+            tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-host-story"]
+        )
     else:
         Debrief(room, host, view)
 
@@ -213,9 +233,17 @@ def Debrief(room, host: str, view):
     solara.HTML(tag="h2", unsafe_innerHTML="Every decision against the outcome curves")
     solara.FigurePlotly(timeline_figure(view, replay))
     solara.HTML(tag="div", unsafe_innerHTML=decisions_html(view), classes=["civsim-debrief-decisions"])
-    solara.HTML(tag="h2", unsafe_innerHTML="Skill or luck? The same decisions with other seeds, and no one deciding")
+    solara.HTML(
+        tag="h2", unsafe_innerHTML="Skill or luck? The same decisions with other seeds, and no one deciding"
+    )
     with solara.Row(gap="8px"):
-        solara.Select("Other seeds", values=["4", "8", "16"], value=seeds, on_value=set_seeds, style={"max-width": "130px"})
+        solara.Select(
+            "Other seeds",
+            values=["4", "8", "16"],
+            value=seeds,
+            on_value=set_seeds,
+            style={"max-width": "130px"},
+        )
         solara.Button("Replay", on_click=lambda: set_asked(asked + 1), disabled=not view.rounds,
                       color="primary", classes=["civsim-replay"])  # fmt: skip
     if result.state == solara.ResultState.RUNNING:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML, labels and sentences read better unbroken)
 """Drawing pieces shared by the room pages (``/room`` and ``/join``).
 
 Everything a participant typed (their name) is escaped here with
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import html
 import math
+import os
 import threading
+import time
 from collections.abc import Callable, Hashable
 
 import numpy as np
@@ -19,6 +22,11 @@ import solara
 from civsim.params import SCHEMA
 from civsim.rooms.registry import REGISTRY, Room, RoomView
 from civsim.rooms.seats import SEAT_KINDS, Lever
+
+TIMING_LOG = os.environ.get("CIVSIM_ROOM_TIMING", "")
+"""If set, a file each page appends one line to per update: code, round, year done, render start, render end
+(wall-clock seconds): the server's share of the update latency (scripts/room_scale.py reads it)."""
+_timing_lock = threading.Lock()
 
 SEAT_COLOURS = ["#6a4c93", "#1982c4", "#8ac926", "#ff595e", "#ffca3a", "#2ec4b6"]
 
@@ -71,7 +79,7 @@ def headline_html(view: RoomView) -> str:
 def seats_html(view: RoomView) -> str:
     """Who sits where and who has decided this round (names escaped)."""
     rows = []
-    for i, s in enumerate(view.seats):
+    for s in view.seats:
         who = esc(s.holder) if s.holder is not None else '<span class="civsim-waiting">free</span>'
         if SEAT_KINDS[s.kind].levers and s.holder is not None:
             status = (
@@ -84,7 +92,7 @@ def seats_html(view: RoomView) -> str:
         agencies = f" (agencies {', '.join(str(a + 1) for a in s.agencies)})" if s.agencies else ""
         rows.append(
             f'<tr class="civsim-seat-row" data-seat="{esc(s.id)}" data-decided="{int(s.decided)}">'
-            f"<td>{esc(s.title)}{esc(agencies)}</td><td class=\"civsim-seat-holder\">{who}</td><td>{status}</td></tr>"
+            f'<td>{esc(s.title)}{esc(agencies)}</td><td class="civsim-seat-holder">{who}</td><td>{status}</td></tr>'
         )
     obs = ", ".join(esc(n) for n in view.observers) or "none"
     return (
@@ -151,7 +159,9 @@ def graph_html(view: RoomView) -> str:
     svg = svg.replace("</svg>", "".join(marks) + "</svg>")
     council = next((s for s in view.seats if s.kind == "council"), None)
     if council is not None:
-        legend.append(f"● centre: {esc(council.title)}" + (f" — {esc(council.holder)}" if council.holder else ""))
+        legend.append(
+            f"● centre: {esc(council.title)}" + (f" — {esc(council.holder)}" if council.holder else "")
+        )
     return f'<div class="civsim-room-graph">{svg}<p>{"<br>".join(legend)}</p></div>'
 
 
@@ -202,10 +212,16 @@ def use_room_updates(room: Room | None, key: Callable[[RoomView], Hashable]) -> 
         last = key(room.view())
         while not cancel.is_set() and REGISTRY.holds(room):  # a closed or expired room frees its watchers
             seen = room.wait(seen, 1.0)
-            k = key(room.view())
+            view = room.view()
+            k = key(view)
             if k != last:
                 last = k
-                set_tick(lambda t: t + 1)
+                t0 = time.time()
+                set_tick(lambda t: t + 1)  # re-renders this tab's page in this thread
+                if TIMING_LOG and view.rounds:
+                    line = f"{room.code} {len(view.rounds)} {view.rounds[-1].ran_at:.3f} {t0:.3f} {time.time():.3f}\n"
+                    with _timing_lock, open(TIMING_LOG, "a") as fh:
+                        fh.write(line)
 
     solara.use_thread(watch, [room], intrusive_cancel=False)
     return tick
@@ -217,12 +233,27 @@ def timeline_figure(view: RoomView, replay: dict | None = None):
 
     f = view.frame
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=f["step"] / 12, y=f["outcome_index"], name="outcome index (this session)", line={"width": 4}))
-    fig.add_trace(go.Scatter(x=f["step"] / 12, y=f["inclusion_gap"], name="inclusion gap", yaxis="y2", line={"dash": "dot"}))
+    fig.add_trace(
+        go.Scatter(
+            x=f["step"] / 12, y=f["outcome_index"], name="outcome index (this session)", line={"width": 4}
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=f["step"] / 12, y=f["inclusion_gap"], name="inclusion gap", yaxis="y2", line={"dash": "dot"}
+        )
+    )
     if replay is not None:
         fn = replay["nobody"]
         n0 = fn[fn["run"] == 0]
-        fig.add_trace(go.Scatter(x=n0["step"] / 12, y=n0["outcome_index"], name="no one deciding (same seed)", line={"color": "#999"}))
+        fig.add_trace(
+            go.Scatter(
+                x=n0["step"] / 12,
+                y=n0["outcome_index"],
+                name="no one deciding (same seed)",
+                line={"color": "#999"},
+            )
+        )
         fd = replay["decided"]
         band = fd.groupby("step")["outcome_index"]
         lo, hi = band.quantile(0.05), band.quantile(0.95)
@@ -231,12 +262,17 @@ def timeline_figure(view: RoomView, replay: dict | None = None):
                                  fill="toself", name="your decisions, other seeds (90%)",
                                  line={"width": 0}, fillcolor="rgba(27,73,101,0.15)"))  # fmt: skip
     for r in view.rounds:
-        text = "<br>".join(
-            esc(f"{_seat_title(view, sid)}: " + ", ".join(f"{k} {v:g}" for k, v in vals.items()))
-            for sid, vals in r.changed.items()
-        ) or "no changes"
+        text = (
+            "<br>".join(
+                esc(f"{_seat_title(view, sid)}: " + ", ".join(f"{k} {v:g}" for k, v in vals.items()))
+                for sid, vals in r.changed.items()
+            )
+            or "no changes"
+        )
         fig.add_vline(x=r.month / 12, line={"dash": "dash", "color": "#6a4c93"})
-        fig.add_annotation(x=r.month / 12, y=1.0, yref="paper", text=f"Y{r.round}", hovertext=text, showarrow=False)
+        fig.add_annotation(
+            x=r.month / 12, y=1.0, yref="paper", text=f"Y{r.round}", hovertext=text, showarrow=False
+        )
     fig.update_layout(
         height=380, margin={"l": 50, "r": 50, "t": 30, "b": 40}, xaxis_title="year",
         yaxis={"title": "outcome index"}, yaxis2={"title": "gap", "overlaying": "y", "side": "right"},

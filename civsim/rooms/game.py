@@ -169,7 +169,12 @@ class Game:
             sid: {k: v for k, v in vals.items() if before[sid][k] != v} for sid, vals in choices.items()
         }
         rec = RoundRecord(
-            r, month, {k: dict(v) for k, v in choices.items()}, changes, effects, {k: v for k, v in changed.items() if v}
+            r,
+            month,
+            {k: dict(v) for k, v in choices.items()},
+            changes,
+            effects,
+            {k: v for k, v in changed.items() if v},
         )
         rec.story = self._story(rec)
         rec.ran_at = time.time()
@@ -236,7 +241,11 @@ class Game:
         if seat.kind == "council":
             return [
                 ("Council budget now", f"{float(m.council['budget'][0]):.3f} per citizen a year"),
-                ("Convening / grants", f"{100 * float(m.P['convening_funds'][0]):.0f}% / {100 * float(m.P['network_grants'][0]):.0f}%"),
+                (
+                    "Convening / grants",
+                    f"{100 * float(m.P['convening_funds'][0]):.0f}% / "
+                    f"{100 * float(m.P['network_grants'][0]):.0f}%",
+                ),
                 ("Outcomes-based commissioning", f"{float(m.P['commissioning_outcomes'][0]):.2f}"),
                 ("Outcome index (your framework)", f"{f['outcome_index_council']:.3f}"),
                 ("Your agenda's top priorities", top),
@@ -284,7 +293,9 @@ class Game:
         and, per seed, the outcome index and gap at the end.
         """
         months = int(self.model.month)
-        seqs = [seeding.run_sequence(self.seed)] + [seeding.run_sequence(self.seed, (r,)) for r in range(1, n_seeds + 1)]
+        seqs = [seeding.run_sequence(self.seed)] + [
+            seeding.run_sequence(self.seed, (r,)) for r in range(1, n_seeds + 1)
+        ]
         plan = Plan(self.changes)
         decided = BatchModel([self.params] * len(seqs), seqs)
         nobody = BatchModel([self.params] * len(seqs), seqs)
@@ -323,7 +334,11 @@ class Game:
             self.changes,
             note=f"{len(self.rounds)} rounds on {self.scenario.name}, seed {self.seed}",
         )
-        return {"scenario.toml": toml, "decisions.toml": dec, "timeseries.csv": self.frame().to_csv(index=False)}
+        return {
+            "scenario.toml": toml,
+            "decisions.toml": dec,
+            "timeseries.csv": self.frame().to_csv(index=False),
+        }
 
 
 def _label(kind: str, param: str) -> str:

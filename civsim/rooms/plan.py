@@ -132,7 +132,10 @@ def decisions_toml(
     seats: Iterable[tuple[str, str]], decisions: Iterable[Decision], changes: Iterable[Change], note: str = ""
 ) -> str:
     """The decisions file (see the module docstring) as text."""
-    lines = ["# civsim decisions: replay with  civsim run SCENARIO.toml --decisions THIS_FILE", f"format = {FORMAT}"]
+    lines = [
+        "# civsim decisions: replay with  civsim run SCENARIO.toml --decisions THIS_FILE",
+        f"format = {FORMAT}",
+    ]
     if note:
         lines.append(f"note = {_q(note)}")
     for sid, title in seats:
@@ -185,11 +188,20 @@ def parse_decisions(text: str, source: str, n_agencies: int | None = None, steps
             if key not in ("month", "lever", "value", "agencies", "seat"):
                 raise UserError(f"{where}: unknown key {key!r}; allowed: month, lever, value, agencies, seat")
         month = row.get("month")
-        if isinstance(month, bool) or not isinstance(month, int) or month < 0 or (steps is not None and month >= steps):
+        if (
+            isinstance(month, bool)
+            or not isinstance(month, int)
+            or month < 0
+            or (steps is not None and month >= steps)
+        ):
             hi = f" below {steps} (the run's months)" if steps is not None else ""
             raise UserError(f"{where}: month = {month!r} is not allowed: expected an integer >= 0{hi}")
         lever = row.get("lever")
-        if lever not in SCHEMA or SCHEMA[lever].structural or SCHEMA[lever].type not in ("float", "int", "bool"):
+        if (
+            lever not in SCHEMA
+            or SCHEMA[lever].structural
+            or SCHEMA[lever].type not in ("float", "int", "bool")
+        ):
             raise UserError(
                 f"{where}: lever = {lever!r} is not allowed: expected a non-structural numeric parameter "
                 "(see `civsim params`)"
@@ -200,12 +212,17 @@ def parse_decisions(text: str, source: str, n_agencies: int | None = None, steps
             raise UserError(f"{where}: {exc}") from None
         agencies = row.get("agencies", [])
         ok = isinstance(agencies, list) and all(
-            isinstance(a, int) and not isinstance(a, bool) and a >= 0 and (n_agencies is None or a < n_agencies)
+            isinstance(a, int)
+            and not isinstance(a, bool)
+            and a >= 0
+            and (n_agencies is None or a < n_agencies)
             for a in agencies
         )
         if not ok or (agencies and lever not in PER_AGENCY):
             what = (
-                f"a list of agency numbers in [0, {n_agencies - 1}]" if n_agencies else "a list of agency numbers"
+                f"a list of agency numbers in [0, {n_agencies - 1}]"
+                if n_agencies
+                else "a list of agency numbers"
             )
             if agencies and lever not in PER_AGENCY:
                 what = f"[] ({lever} has one value for the whole locality)"
@@ -227,4 +244,13 @@ def load_decisions(path: str | Path, n_agencies: int | None = None, steps: int |
     return parse_decisions(text, str(path), n_agencies, steps)
 
 
-__all__ = ["Change", "Decision", "Plan", "apply_change", "apply_due", "decisions_toml", "load_decisions", "parse_decisions"]
+__all__ = [
+    "Change",
+    "Decision",
+    "Plan",
+    "apply_change",
+    "apply_due",
+    "decisions_toml",
+    "load_decisions",
+    "parse_decisions",
+]

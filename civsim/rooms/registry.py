@@ -36,7 +36,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -158,7 +158,9 @@ class Room:
     def _participant(self, token: str) -> Participant:
         p = self.participants.get(str(token or ""))
         if p is None:
-            raise RoomError("this device is not in the room (its seat token is unknown): join again with the code")
+            raise RoomError(
+                "this device is not in the room (its seat token is unknown): join again with the code"
+            )
         p.seen = self._clock()
         return p
 
@@ -242,7 +244,9 @@ class Room:
                 if seat_id not in ids:
                     raise RoomError(f"seat {str(seat_id)[:40]!r} is not offered in this room")
                 if seat_id in self.holder:
-                    raise RoomError("that seat is taken: choose another, or rejoin from the device that took it")
+                    raise RoomError(
+                        "that seat is taken: choose another, or rejoin from the device that took it"
+                    )
             token = secrets.token_urlsafe(16)
             now = self._clock()
             self.participants[token] = Participant(token, seat_id, clean_name(name), now, now)
@@ -333,7 +337,8 @@ class Room:
             try:
                 self.game.play_round(choices)
             except Exception as exc:  # shown to the room as one line
-                error = f"the year could not be run: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                error = f"the year could not be run: {first}"
             picture = self._take_picture()
         with self._lock:
             self._picture = picture
@@ -412,7 +417,9 @@ class Registry:
         with self._lock:
             self._expire_locked()
             if len(self._rooms) >= self.max_rooms:
-                raise RoomError(f"this server already runs {self.max_rooms} rooms: close one or wait for one to expire")
+                raise RoomError(
+                    f"this server already runs {self.max_rooms} rooms: close one or wait for one to expire"
+                )
             while True:
                 code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
                 if code not in self._rooms:

@@ -62,7 +62,11 @@ def _text(s: str) -> Callable[[Mapping[str, float], float], str]:
 
 
 def _coord_cost(p: Mapping[str, float], budget: float) -> str:
-    c = float(p.get("coordination_cost", SCHEMA["coordination_cost"].default)) if "coordination_cost" in SCHEMA else 0
+    c = (
+        float(p.get("coordination_cost", SCHEMA["coordination_cost"].default))
+        if "coordination_cost" in SCHEMA
+        else 0
+    )
     return (
         f"No money, but each coordination partner costs {100 * c:.0f}% of an agency's delivery in "
         "transaction costs; it pays only where domains are interdependent."
@@ -124,7 +128,12 @@ SEAT_KINDS: dict[str, SeatKind] = {
                     "outcomes-based commissioning with social value rewards it."
                 ),
             ),
-            Lever("coordination_propensity", "Willingness to coordinate (all agency heads vote)", "shared", _coord_cost),
+            Lever(
+                "coordination_propensity",
+                "Willingness to coordinate (all agency heads vote)",
+                "shared",
+                _coord_cost,
+            ),
         ),
         not_yet=(
             "Choosing named partners and the domain to put effort into are not levers of the model "
@@ -236,7 +245,8 @@ def _sector_portfolios(n_seats: int, sectors: list[int]) -> list[tuple[str, tupl
         parts = n_seats - 3
         split = [tuple(pub[i::parts]) for i in range(parts)]
         groups = [
-            (f"public bodies ({chr(65 + i)})" if parts > 1 else "public bodies", p) for i, p in enumerate(split)
+            (f"public bodies ({chr(65 + i)})" if parts > 1 else "public bodies", p)
+            for i, p in enumerate(split)
         ]
         groups += [("NGOs", ngo), ("voluntary groups", vol), ("businesses", bus)]
     return [(name, tuple(sorted(g))) for name, g in groups if g]
@@ -258,7 +268,12 @@ def make_seats(offer: Mapping[str, int], n_agencies: int) -> list[Seat]:
     ParamError
         With one line naming the kind, the count and what is allowed.
     """
-    limits = {"council": (0, 1), "agency": (0, MAX_AGENCY_SEATS), "network": (0, MAX_NETWORK_SEATS), "panel": (0, 1)}
+    limits = {
+        "council": (0, 1),
+        "agency": (0, MAX_AGENCY_SEATS),
+        "network": (0, MAX_NETWORK_SEATS),
+        "panel": (0, 1),
+    }
     for k in offer:
         if k not in limits:
             raise ParamError(f"seat kind {k!r} is not allowed: expected one of {', '.join(limits)}")
@@ -269,7 +284,9 @@ def make_seats(offer: Mapping[str, int], n_agencies: int) -> list[Seat]:
             raise ParamError(f"{k} seats = {n!r} is not allowed: expected an integer in [{lo}, {hi}]")
         counts[k] = n
     if counts["agency"] == 1:
-        raise ParamError(f"agency seats = 1 is not allowed: expected 0 or {MIN_AGENCY_SEATS} to {MAX_AGENCY_SEATS}")
+        raise ParamError(
+            f"agency seats = 1 is not allowed: expected 0 or {MIN_AGENCY_SEATS} to {MAX_AGENCY_SEATS}"
+        )
     if not any(counts.values()):
         raise ParamError("a room needs at least one seat that decides")
     seats: list[Seat] = []

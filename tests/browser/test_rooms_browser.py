@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML, labels and sentences read better unbroken)
 """Workshop rooms end to end: a host and seven phones (six seats and an observer) play three years.
 
 Real server, real Chromium, one browser context per person (so each has its
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 import tomllib
 import urllib.request
+from pathlib import Path
 
 import pytest
-
-import socket
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser
