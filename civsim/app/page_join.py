@@ -145,8 +145,9 @@ def SeatPage(code: str, token: str):
         return
 
     def key(v: RoomView):
+        # not the "running" state: 40 phones re-rendering as a year starts would slow its results
         mine = next((s.decided for s in v.seats if s.id == me.seat), None)
-        return (v.state, v.round, len(v.rounds), v.error, v.deadline, mine)
+        return (v.state == "finished", v.round, len(v.rounds), v.error, v.deadline, mine)
 
     use_room_updates(room, key)
     view = room.view()
@@ -172,7 +173,7 @@ def SeatPage(code: str, token: str):
         rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in view.facts.get(seat.id, []))
         solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["civsim-my-facts"])
         if seat.decides and view.state == "open":
-            DecisionForm(room, token, seat.id, view).key(f"form-{view.round}")
+            DecisionForm(room, token, seat.id, view)
         solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
     if view.rounds:
         solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
@@ -197,6 +198,8 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
     seat = room.game.seat(seat_id)
     standing = view.standing.get(seat_id, {})
     values, set_values = solara.use_state(dict(standing))
+    # a new round starts from the standing choices (the same widgets, updated rather than rebuilt)
+    solara.use_effect(lambda: set_values(dict(standing)), [view.round])
     error, set_error = solara.use_state("")
     sent = next((s.decided for s in view.seats if s.id == seat_id), False)
     params = view.params
