@@ -446,3 +446,16 @@ def test_qr_code_and_lever_text_come_from_the_server_and_the_schema():
             assert help_text == SCHEMA[lv.param].help and cost
             step = rv.lever_step(lv.param)
             assert 0 < step <= (SCHEMA[lv.param].max - SCHEMA[lv.param].min) / 10
+
+
+def test_a_room_plays_an_uploaded_scenario_validated_like_the_cli():
+    from civsim.app.upload import parse_upload
+
+    text = b'description = "ours"\nseed = 9\n[params]\nn_citizens = 250\nausterity_rate = -0.05\n'
+    sc = parse_upload("ours.toml", text)
+    reg = Registry()
+    code, host = reg.create(sc, {"council": 1}, 1)
+    g = reg.get(code).game
+    assert g.seed == 9 and g.params["austerity_rate"] == -0.05 and g.params["n_citizens"] == 250
+    with pytest.raises(UserError, match="austerity_rate"):
+        parse_upload("bad.toml", b"[params]\nausterity_rate = 9\n")
