@@ -175,11 +175,9 @@ def SeatPage(code: str, token: str):
         if seat.decides and view.state == "open":
             DecisionForm(room, token, seat.id, view)
         solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
-    if view.rounds:
-        solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
-        solara.HTML(
-            tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"]
-        )
+    # drawn from the start (empty), so a year's results update these widgets instead of creating them
+    solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
+    solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"])
 
     def leave():
         try:
