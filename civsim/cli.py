@@ -68,6 +68,10 @@ def run(
         Path | None,
         typer.Option(help="Calibration directory: each replicate draws its parameters from its posterior."),
     ] = None,
+    decisions: Annotated[
+        Path | None,
+        typer.Option(help="Decisions file of a workshop room: its changes at their months (batch engine)."),
+    ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -100,6 +104,19 @@ def run(
         except UserError as exc:
             fail(str(exc))
         chosen = "batch"
+    plan = None
+    if decisions is not None:  # workshop rooms (civsim.rooms): replay a session's decisions
+        from civsim.rooms.plan import load_decisions
+
+        if engine == "mesa":
+            fail("--decisions is not allowed with --engine mesa: decisions are applied on the batch engine")
+        if post is not None:
+            fail("--decisions with --posterior is not allowed: replay a session or draw from a posterior")
+        chosen = "batch"
+        try:
+            plan = load_decisions(decisions, int(params["n_agencies"]), n_steps)
+        except UserError as exc:
+            fail(str(exc))
     try:  # checked before anything is simulated or allocated
         _check_run(int(params["n_citizens"]), reps, n_steps, chosen)
         tmp = simulate.check_destination(out, force)
@@ -123,6 +140,7 @@ def run(
                     reps,
                     chosen,
                     progress=lambda done, total: bar.update(task, completed=done),
+                    before_step=plan,
                 )
             else:
                 from civsim.calibration.posterior import simulate_posterior
@@ -158,6 +176,7 @@ def run(
         "reps": reps,
         "engine": chosen,
         "seeds": "SeedSequence(seed)" if reps == 1 else "SeedSequence(seed, spawn_key=(rep,))",
+        "decisions": str(decisions) if decisions is not None else None,
         "command": " ".join(["civsim"] + sys.argv[1:]),
         "versions": simulate.versions(),
     }

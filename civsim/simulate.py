@@ -36,6 +36,7 @@ def simulate(
     reps: int = 1,
     engine: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    before_step: Callable[[BatchModel], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``reps`` replicates of one parameter point.
 
@@ -49,6 +50,9 @@ def simulate(
     engine : {"auto", "mesa", "batch"}
         ``auto`` uses the batch core for more than one replicate, Mesa otherwise.
         Both give the same numbers.
+    before_step : callable, optional
+        Called with the batch model before each month's step (e.g. a room's
+        decisions, :class:`civsim.rooms.plan.Plan`); needs ``engine="batch"``.
 
     Returns
     -------
@@ -63,7 +67,17 @@ def simulate(
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r} is not allowed: expected one of {', '.join(ENGINES)}")
     seqs = replicate_sequences(seed, reps)
-    if engine == "batch":
+    if before_step is not None:
+        if engine != "batch":
+            raise ValueError("decisions (before_step) need the batch engine")
+        model = BatchModel([p] * reps, seqs)
+        for i in range(steps):
+            before_step(model)
+            model.step()
+            if progress is not None:
+                progress(i + 1, steps)
+        frame = model.frame().rename(columns={"run": "rep"})
+    elif engine == "batch":
         frame = BatchModel([p] * reps, seqs).run(steps, progress).frame().rename(columns={"run": "rep"})
     else:
         frames = []

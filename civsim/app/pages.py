@@ -14,6 +14,8 @@ from civsim.app.common import APP_TITLE, PAGE_CSS, one_line
 from civsim.app.page_agents import Agents
 from civsim.app.page_compare import Compare
 from civsim.app.page_explore import Explore
+from civsim.app.page_join import Join  # workshop rooms (issue 14)
+from civsim.app.page_room import Room  # workshop rooms (issue 14)
 from civsim.app.page_strategy import Strategy
 from civsim.app.page_workshop import Workshop
 
@@ -60,4 +62,6 @@ routes = [
     solara.Route(path="workshop", component=Workshop, label="Workshop"),
     solara.Route(path="agents", component=Agents, label="Agents (Mesa)"),
     solara.Route(path="strategy", component=Strategy, label="Strategy"),
+    solara.Route(path="room", component=Room, label="Room"),
+    solara.Route(path="join", component=Join, label="Join"),
 ]
