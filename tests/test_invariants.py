@@ -227,22 +227,29 @@ def test_outcome_means_of_full_outcomes_are_exactly_one(pop, weights):
 
     M, G, K = 6, 2, 8
     w = np.array([weights]) / np.sum(weights)
+    vals = w[0]
     out = metrics.step_metrics(
         outcomes=np.ones((1, M, G, K)),
         pop=np.array(pop, dtype=float).reshape(1, M, G),
+        values=np.broadcast_to(vals, (1, M, G, K)),
         weights=w,
         engaged_cell=np.zeros((1, M, G)),
         members=np.zeros((1, 3)),
         trust=np.full((1, 10), 0.5),
         alive=np.zeros((1, 3), dtype=bool),
+        slots_per_hood=0,
         ally=np.zeros((1, 5, 5), dtype=bool),
         coord=np.zeros((1, 2, 2), dtype=bool),
         budget=np.ones(1),
+        care=np.zeros(1),
+        services=np.zeros(1),
         spend=np.zeros(1),
         index0=None,
         shock=np.zeros(1),
         domains=tuple(f"d{k}" for k in range(K)),
         focus=np.ones(1, dtype=np.int64),
     )
-    for name in ["outcome_index", "outcome_index_council"] + [f"outcome_d{k}" for k in range(K)]:
+    for name in ["outcome_index", "outcome_index_council", "outcome_index_council_fixed"] + [
+        f"outcome_d{k}" for k in range(K)
+    ]:
         assert out[name][0] == 1.0, (name, out[name][0])

@@ -46,6 +46,7 @@ def citizens(draw):
         "mult": 1.0 + rng.random((B, S)),
         "focus": rng.integers(0, K, (B, S)),
         "n_allies": rng.integers(0, 3, (B, S)),
+        "vtype": rng.integers(0, K, (B, N)).astype(np.int32),
         "pop": np.bincount(process.cell_index(hood, group, M, G).ravel(), minlength=B * M * G).reshape(
             B, M, G
         ),
@@ -87,6 +88,9 @@ def reference_sums(c):
             minlength=B * MG * K,
         ).reshape(B, M, G, K),
         "hood_trust": trust_cell.sum(axis=2) / np.maximum(c["pop"].sum(axis=2), 1),
+        "voice_type": np.bincount(
+            cell[eng] * K + c["vtype"].ravel()[eng], 1.0 + inside, minlength=B * MG * K
+        ).reshape(B, M, G, K),
     }
 
 
@@ -102,6 +106,7 @@ def test_citizen_sums_equal_bincount_definition_exactly(c):
         c["mult"],
         c["focus"],
         c["n_allies"],
+        c["vtype"],
         c["pop"],
         c["K"],
     )
@@ -125,7 +130,11 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
     cohesion = np.pad(rng.random((B, S)), ((0, 0), (1, 0)))
     dissolving = np.pad(rng.random((B, S)) < 0.3, ((0, 0), (1, 0)))
     target_cell = rng.random(c["cell"].max() * 2 + 2)
-    w = {k: rng.random(B) for k in ("contagion", "trust_weight", "burnout", "rate")}
+    w = {k: rng.random(B) for k in ("contagion", "trust_weight", "rate")}
+    M = c["M"]
+    hood = rng.integers(0, M, N)
+    hood_index = (np.arange(B)[:, None] * M + hood[None, :]).astype(np.int32)
+    burnout_hood = rng.random((B, M))
     eng_next, trust_next, member_next, seeking = kernels.citizen_decisions(
         ties.ravel(),
         degree.ravel(),
@@ -142,7 +151,8 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
         target_cell,
         w["contagion"],
         w["trust_weight"],
-        w["burnout"],
+        burnout_hood.ravel(),
+        hood_index.ravel(),
         w["rate"],
         N,
     )
@@ -159,7 +169,7 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
         col(w["contagion"]),
         col(w["trust_weight"]),
     )
-    burn = rules.burnout_probability(col(w["burnout"]), c["capacity"], coh)
+    burn = rules.burnout_probability(burnout_hood[np.arange(B)[:, None], hood[None, :]], c["capacity"], coh)
     want_eng = rules.next_engaged(c["engaged"], push, threshold, u, burn, contact)
     target = target_cell[c["cell"] * 2 + c["engaged"]]
     want_trust = rules.next_trust(c["trust"], target, col(w["rate"]))
@@ -186,7 +196,12 @@ def test_tie_counts_follow_changes_exactly(n, seed):
 
 def test_compiled_cache_is_keyed_on_the_rules_source(tmp_path, monkeypatch):
     here = kernels._cache_dir()
-    edited = tmp_path / "rules.py"
-    edited.write_bytes(open(rules.__file__, "rb").read() + b"\n# an edited rule\n")
-    monkeypatch.setattr(rules, "__file__", str(edited))
+    from pathlib import Path
+
+    for source in Path(rules.__file__).parent.glob("*.py"):
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(rules, "__file__", str(tmp_path / "__init__.py"))
+    assert kernels._cache_dir() == here  # same sources, same directory
+    outcomes = tmp_path / "outcomes.py"
+    outcomes.write_bytes(outcomes.read_bytes() + b"\n# an edited rule\n")
     assert kernels._cache_dir() != here

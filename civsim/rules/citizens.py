@@ -104,8 +104,12 @@ def priorities(values, outcomes, focus):
 
 
 def valued_index(values, outcomes):
-    """Valued-outcome index: outcomes weighted by what the citizens value, ``sum_k v_k O_k``."""
-    return (values * outcomes).sum(axis=-1)
+    """Valued-outcome index: outcomes weighted by what the citizens value, ``sum_k v_k O_k / sum_k v_k``.
+
+    The weights sum to 1 up to rounding; dividing by their sum keeps the
+    index of full outcomes exactly 1.
+    """
+    return (values * outcomes).sum(axis=-1) / values.sum(axis=-1)
 
 
 def value_profiles(group_values, diversity):
