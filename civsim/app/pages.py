@@ -9,14 +9,20 @@ component builds its own, so every browser session is separate.
 from __future__ import annotations
 
 import solara
+import solara.server.settings
 
 from civsim.app.common import APP_TITLE, PAGE_CSS, one_line
 from civsim.app.page_agents import Agents
 from civsim.app.page_compare import Compare
 from civsim.app.page_explore import Explore
+from civsim.app.page_setup import PageSetup
 from civsim.app.page_workshop import Workshop
 
-NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents (Mesa)")]
+# Solara's "This website runs on Solara" badge sits over the pages' controls
+solara.server.settings.theme.show_banner = False
+
+NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents")]
+"""The navigation bar: (path, label). A new page adds one entry here and one Route below."""
 
 
 @solara.component
@@ -35,6 +41,7 @@ def Guard(children=[]):  # noqa: B006
 def Layout(children=[]):  # noqa: B006 (solara's layout signature)
     route_current, routes = solara.use_route()
     solara.Style(PAGE_CSS)
+    PageSetup.element()
     with solara.AppLayout(
         children=[Guard(children=children)], navigation=False, title=APP_TITLE, color="#1b4965"
     ):
@@ -56,5 +63,5 @@ routes = [
     solara.Route(path="/", component=Explore, label="Explore", layout=Layout),
     solara.Route(path="compare", component=Compare, label="Compare"),
     solara.Route(path="workshop", component=Workshop, label="Workshop"),
-    solara.Route(path="agents", component=Agents, label="Agents (Mesa)"),
+    solara.Route(path="agents", component=Agents, label="Agents"),
 ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import html
 
 import solara
 
 from civsim.app import drawings, plots
+from civsim.app.charts import PlotlyChart
 from civsim.app.common import SvgView, safe_draw
 from civsim.app.live import Snapshot
 from civsim.app.narrative import narrate
@@ -18,103 +18,62 @@ def _key(snap: Snapshot, big: bool, run_id: int) -> tuple:
 
 
 @solara.component
-def Chart(make, key: tuple, ref: str):
-    """An SVG chart, rebuilt only when ``key`` changes."""
-    svg, err = solara.use_memo(lambda: safe_draw(make), [key])
+def Chart(make, key: tuple, ref: str, label: str = ""):
+    """An interactive chart (plotly.js), its figure rebuilt only when ``key`` changes."""
+    fig, err = solara.use_memo(lambda: safe_draw(make), [key])
     with solara.Div(classes=["civsim-panel", f"civsim-plot-{ref}"]):
         if err:
             solara.Error(err)
-        elif svg is not None:
-            SvgView(svg, max_width="100%")
+        elif fig is not None:
+            title = fig.get("layout", {}).get("title", {}).get("text", ref)
+            PlotlyChart(fig, label or f"Chart: {title}", revision=hash(key) & 0xFFFFFFF)
 
 
 def outcome_figures(
-    snap: Snapshot, big: bool, which: tuple[str, ...], horizon: int | None = None
+    snap: Snapshot, big: bool, which: tuple[str, ...], horizon: int | None = None, run_id: int = 0
 ) -> list[tuple[str, object]]:
-    """(ref, figure factory) for each live plot asked for in ``which``."""
+    """(ref, figure factory) for each live chart asked for in ``which``."""
     f, iv, groups = snap.frame, snap.interventions, list(snap.groups)
-    xmax = (horizon or 0) / 12.0
-    out = []
-    for ref in which:
-        if ref == "domain":
-            cols = ["outcome_index"] + [f"outcome_{d}" for d in snap.domains]
-            labels = ["index (all)"] + list(snap.domains)
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        cols,
-                        labels,
-                        "Valued-outcome index by domain",
-                        "index (0-1)",
-                        iv,
-                        big,
-                        emphasise=["outcome_index"],
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "group":
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        [f"outcome_index_{g}" for g in groups],
-                        groups,
-                        "Outcome index by group (and inclusion gap)",
-                        "index (0-1)",
-                        iv,
-                        big,
-                        twin=("inclusion_gap", "inclusion gap"),
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "engagement":
-            cols = ["engagement"] + [f"engagement_{g}" for g in groups] + ["trust", "coordination_density"]
-            labels = (
-                ["engagement (all)"] + [f"engagement, {g}" for g in groups] + ["trust", "agency coordination"]
-            )
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        cols,
-                        labels,
-                        "Engagement, trust and coordination",
-                        "share / index",
-                        iv,
-                        big,
-                        ylim=(0, 1),
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "budget":
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        ["budget"],
-                        ["council budget (per citizen per year)"],
-                        "Budget and value for money",
-                        "budget",
-                        iv,
-                        big,
-                        twin=("gain_per_spend", "outcome gain per unit spent"),
-                        xmax=xmax,
-                    ),
-                )
-            )
-    return out
+    common = {"interventions": iv, "big": big, "xmax": (horizon or 0) / 12.0, "uirevision": run_id}
+    specs = {
+        "domain": lambda: plots.line_figure(
+            f,
+            ["outcome_index"] + [f"outcome_{d}" for d in snap.domains],
+            ["index (all)"] + list(snap.domains),
+            "Valued-outcome index by domain",
+            "index (0-1)",
+            emphasise=["outcome_index"],
+            **common,
+        ),
+        "group": lambda: plots.line_figure(
+            f,
+            [f"outcome_index_{g}" for g in groups],
+            groups,
+            "Outcome index by group (and inclusion gap)",
+            "index (0-1)",
+            twin=("inclusion_gap", "inclusion gap"),
+            **common,
+        ),
+        "engagement": lambda: plots.line_figure(
+            f,
+            ["engagement"] + [f"engagement_{g}" for g in groups] + ["trust", "coordination_density"],
+            ["engagement (all)"] + [f"engagement, {g}" for g in groups] + ["trust", "agency coordination"],
+            "Engagement, trust and coordination",
+            "share / index",
+            ylim=(0, 1),
+            **common,
+        ),
+        "budget": lambda: plots.line_figure(
+            f,
+            ["budget"],
+            ["council budget (per citizen per year)"],
+            "Budget and value for money",
+            "budget",
+            twin=("gain_per_spend", "outcome gain per unit spent"),
+            **common,
+        ),
+    }
+    return [(ref, specs[ref]) for ref in which if ref in specs]
 
 
 @solara.component
@@ -129,7 +88,7 @@ def OutcomePlots(
     inclusion gap), engagement and trust, and the budget. Shocks (dotted red)
     and interventions (dashed purple, numbered) are marked."""
     k = _key(snap, big, run_id)
-    figs = outcome_figures(snap, big, which, horizon)
+    figs = outcome_figures(snap, big, which, horizon, run_id)
     cols_n = 1 if big else 2
     for i in range(0, len(figs), cols_n):
         with solara.Columns([1] * cols_n):
