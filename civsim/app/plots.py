@@ -93,17 +93,23 @@ def base_layout(
     """Fonts, margins, legend and hover shared by the charts."""
     fs = 18 if big else 13
     return {
-        "title": {"text": title, "font": {"size": fs + 4}, "x": 0.01, "xanchor": "left"},
+        # the title sits under the mode bar (top right), so they never overlap
+        "title": {
+            "text": title, "font": {"size": fs + 3}, "x": 0.01, "xanchor": "left",
+            "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 30},
+            "subtitle": {"text": f"x axis: {xlabel}s", "font": {"size": fs - 1, "color": "#4b5563"}},
+        },  # fmt: skip
         "font": {"family": CHART_FONT, "size": fs, "color": "#1f2937"},
-        "height": height or (480 if big else 360),
-        "margin": {"l": 10, "r": 10, "t": 40 + fs, "b": 10, "autoexpand": True},
+        "height": height or (480 if big else 380),
+        "margin": {"l": 10, "r": 10, "t": 30 + 3 * fs + 24, "b": 10, "autoexpand": True},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
         "hovermode": "x unified",
         "hoverlabel": {"font": {"size": fs}},
-        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.2, "yanchor": "top"},
+        # the legend under the plot (plotly widens the bottom margin to hold it)
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.14, "yanchor": "top"},
         "xaxis": {
-            "title": {"text": xlabel},
+            # no axis title (it would collide with the legend below); the subtitle names the axis
             "automargin": True,
             "gridcolor": "#e5e7eb",
             "linecolor": "#6b7280",
@@ -219,6 +225,9 @@ def line_figure(
             "title": {"text": lab}, "overlaying": "y", "side": "right", "automargin": True,
             "showgrid": False, "zeroline": False, "linecolor": "#6b7280",
         }  # fmt: skip
+    if len(x) == 1:
+        for tr in data:
+            tr["mode"] = "lines+markers"
     shocks, marks = event_marks(frame, interventions)
     add_events(layout, shocks, marks, span, layout["font"]["size"])
     return {"data": data, "layout": layout, "config": chart_config(title.split(":")[0].replace(" ", "_"))}
