@@ -56,7 +56,10 @@ def run(
     engine: Annotated[
         str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
     ] = "auto",
-    reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+    reps: Annotated[
+        int | None,
+        typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed; default: the scenario's, 1)."),
+    ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
     from civsim import scenario as sc
@@ -76,6 +79,7 @@ def run(
         fail(str(exc))
     n_steps = steps if steps is not None else scen.steps
     run_seed = seed if seed is not None else scen.seed
+    reps = reps if reps is not None else scen.replicates
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
     with Progress(
