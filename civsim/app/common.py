@@ -35,6 +35,7 @@ PAGE_CSS = """
 .civsim-panel { background: white; border-radius: 8px; padding: 8px; box-shadow: 0 1px 3px rgba(0,0,0,0.12);
   max-width: 100%; min-width: 0; }
 .civsim-param { margin-bottom: 10px; }
+.civsim-slider .v-label { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 .civsim-help { color: #374151; line-height: 1.25; }
 .civsim-nav .v-btn { text-transform: none; font-size: 1rem; }
 .civsim-intervene.v-btn { white-space: normal !important; height: auto !important; min-height: 52px;
@@ -49,6 +50,7 @@ PAGE_CSS = """
   border-radius: 4px; color: #1b4965; }
 .civsim-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: stretch; }
 .civsim-row > * { flex: 1 1 360px; min-width: 0; }
+.civsim-charts-big > * { flex-basis: 100%; }
 @media (max-width: 960px) {
   .civsim-drawer-close { display: inline-flex; align-items: center; }
 }
@@ -236,7 +238,7 @@ def StatsBar(snap: Snapshot):
     with solara.Row(gap="10px", style={"flex-wrap": "wrap"}, classes=["civsim-stats"]):
         Stat(f"Time ({snap.month / 12:.1f} years)", f"month {snap.month}", "month")
         Stat(
-            "Valued-outcome index",
+            "Outcome index",
             f"{snap.latest('outcome_index'):.3f}{delta('outcome_index', 100)}",
             "outcome",
         )

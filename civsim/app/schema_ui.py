@@ -206,6 +206,7 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
             step = 1 if kind == "int_slider" else slider_step(p)
             solara.Text(label, classes=["civsim-param-label"])
             v.Slider(
+                label=label,  # the slider's accessible name; shown above as text (CSS hides this copy)
                 v_model=value,
                 on_v_model=set_value,
                 min=p.min,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 
 import solara
@@ -43,6 +44,16 @@ def outcome_figures(
             "Valued-outcome index by domain",
             "index (0-1)",
             emphasise=["outcome_index"],
+            **common,
+        ),
+        "main": lambda: plots.line_figure(
+            f,
+            ["outcome_index"] + [f"outcome_index_{g}" for g in groups],
+            ["everyone"] + groups,
+            "Valued-outcome index: everyone and by group",
+            "index (0-1)",
+            emphasise=["outcome_index"],
+            twin=("inclusion_gap", "inclusion gap"),
             **common,
         ),
         "group": lambda: plots.line_figure(
@@ -89,11 +100,10 @@ def OutcomePlots(
     and interventions (dashed purple, numbered) are marked."""
     k = _key(snap, big, run_id)
     figs = outcome_figures(snap, big, which, horizon, run_id)
-    cols_n = 1 if big else 2
-    for i in range(0, len(figs), cols_n):
-        with solara.Columns([1] * cols_n):
-            for ref, make in figs[i : i + cols_n]:
-                Chart(make, k + (ref, horizon), ref)
+    # side by side where there is room, one under the other on narrow screens
+    with solara.Div(classes=["civsim-row", "civsim-charts"] + (["civsim-charts-big"] if big else [])):
+        for ref, make in figs:
+            Chart(make, k + (ref, horizon), ref)
 
 
 @solara.component
@@ -113,7 +123,7 @@ def MapAndGraph(snap: Snapshot, big: bool = False):
             big=big,
         )
     )
-    with solara.Columns([1, 1]):
+    with solara.Div(classes=["civsim-row"]):
         with solara.Div(classes=["civsim-panel"]):
             solara.Text(
                 "Neighbourhoods: outcome index now",
@@ -136,16 +146,32 @@ def MapAndGraph(snap: Snapshot, big: bool = False):
                 SvgView(svg, classes=["civsim-graph-view"])
 
 
+def _challenge_structure(domains: tuple[str, ...], cross_impact) -> tuple[dict, list]:
+    edges = drawings.challenge_edges(domains, cross_impact)
+    return edges, drawings.find_loops(edges, 3)
+
+
+@functools.lru_cache(maxsize=2)
+def _actor_loops_svg(big: bool) -> str:
+    """The actors' loops diagram (fixed: drawn once per server)."""
+    loops = drawings.find_loops(drawings.ACTOR_LOOP_EDGES, 5)
+    return drawings.cld_svg(drawings.ACTOR_LOOP_NODES, drawings.ACTOR_LOOP_EDGES, big=big, loops=loops)
+
+
 @solara.component
 def ChallengeDiagram(snap: Snapshot, big: bool = False, show_actor_loops: bool = True):
     """The system of challenges as a causal-loop diagram, plus the actors' loops."""
-    edges = drawings.challenge_edges(snap.domains, snap.cross_impact)
-    loops = drawings.find_loops(edges, 3)
-    svg, err = safe_draw(
-        lambda: drawings.cld_svg(list(snap.domains), edges, snap.domain_values(), big=big, loops=loops)
+    # the links and loops depend only on the run's cross-impact matrix: found once per run
+    edges, loops = solara.use_memo(
+        lambda: _challenge_structure(snap.domains, snap.cross_impact),
+        [snap.domains, snap.cross_impact.tobytes()],
     )
-    actor_loops = drawings.find_loops(drawings.ACTOR_LOOP_EDGES, 5)
-    with solara.Columns([1, 1] if show_actor_loops else [1]):
+    levels = {d: round(v, 2) for d, v in snap.domain_values().items()}  # as shown: redraw when they change
+    svg, err = solara.use_memo(
+        lambda: safe_draw(lambda: drawings.cld_svg(list(snap.domains), edges, levels, big=big, loops=loops)),
+        [repr(sorted(levels.items())), len(edges), big],
+    )
+    with solara.Div(classes=["civsim-row"]):
         with solara.Div(classes=["civsim-panel", "civsim-cld-challenges"]):
             solara.Text(
                 "The system of challenges",
@@ -184,12 +210,7 @@ def ChallengeDiagram(snap: Snapshot, big: bool = False, show_actor_loops: bool =
                         "margin-bottom": "6px",
                     },
                 )
-                SvgView(
-                    drawings.cld_svg(
-                        drawings.ACTOR_LOOP_NODES, drawings.ACTOR_LOOP_EDGES, big=big, loops=actor_loops
-                    ),
-                    max_width="640px",
-                )
+                SvgView(_actor_loops_svg(big), max_width="640px")
 
 
 @solara.component
