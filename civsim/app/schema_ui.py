@@ -180,6 +180,12 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
     """One parameter: its control, current value and help text."""
     error, set_error = solara.use_state(None)
     kind = control_kind(p)
+    # The slider is not a controlled widget: a controlled one is reset to the value of the last
+    # render at each browser event and then set again by the next render, and under quick arrow
+    # presses those two messages drag it back (20 presses added 0.05, not 0.20). Its value is set
+    # from here only when ``value`` comes from elsewhere (a preset, an upload, Reset), never when
+    # it is a value the slider itself sent.
+    sent = solara.use_ref([])
 
     def set_value(new):
         try:
@@ -205,10 +211,14 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
         else:
             step = 1 if kind == "int_slider" else slider_step(p)
             solara.Text(label, classes=["civsim-param-label"])
-            v.Slider(
+
+            def on_slide(new):
+                sent.current = [*sent.current[-200:], snap(p, new)]
+                set_value(new)
+
+            slider = v.Slider(
                 label=label,  # the slider's accessible name; shown above as text (CSS hides this copy)
-                v_model=value,
-                on_v_model=set_value,
+                on_v_model=on_slide,
                 min=p.min,
                 max=p.max,
                 step=step,
@@ -217,6 +227,16 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
                 thumb_label=False,
                 class_="civsim-slider",
             )
+
+            def sync():
+                if value in sent.current:
+                    return
+                sent.current = []
+                widget = solara.get_widget(slider)
+                if widget.v_model != value:
+                    widget.v_model = value
+
+            solara.use_effect(sync, [value])
         size = "1rem" if big else "0.8rem"
         solara.Text(p.help, style={"font-size": size, "color": "#555", "line-height": "1.2"})
         if error:
