@@ -296,7 +296,13 @@ def Compare():
                     error=citizens_error is not None,
                 )
             with solara.Div(style={"width": "120px"}, classes=["civsim-seed"]):
-                solara.InputText("Seed", value=seed_text, on_value=set_seed_text, error=seed_error is not None)
+                solara.InputText(
+                    "Seed",
+                    value=seed_text,
+                    on_value=set_seed_text,
+                    error=seed_error is not None,
+                    continuous_update=True,
+                )
             if running:
                 solara.Button("Cancel", icon_name="mdi-stop", on_click=cancel_event.set, classes=["civsim-cancel"])
             else:

@@ -101,7 +101,12 @@ def Explore():
             ScenarioPicker(scenario_name, on_pick, uploaded, on_upload)
             with solara.Row(gap="8px"):
                 solara.InputText(
-                    "Seed", value=seed_text, on_value=on_seed, dense=True, error=seed_error is not None
+                    "Seed",
+                    value=seed_text,
+                    on_value=on_seed,
+                    dense=True,
+                    error=seed_error is not None,
+                    continuous_update=True,
                 )
             if seed_error:
                 solara.Error(seed_error, dense=True, classes=["civsim-seed-error"])

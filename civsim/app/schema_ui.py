@@ -186,6 +186,7 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
     # from here only when ``value`` comes from elsewhere (a preset, an upload, Reset), never when
     # it is a value the slider itself sent.
     sent = solara.use_ref([])
+    syncing = solara.use_ref(False)
 
     def set_value(new):
         try:
@@ -194,7 +195,8 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
             set_error(str(e))
             return
         set_error(None)
-        on_change(p.name, checked)
+        if checked != value:
+            on_change(p.name, checked)
 
     with solara.Column(gap="0px", classes=["civsim-param", f"civsim-param-{p.name}"]):
         label = label_for(p, value)
@@ -213,6 +215,8 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
             solara.Text(label, classes=["civsim-param-label"])
 
             def on_slide(new):
+                if syncing.current:  # our own setting of the value below, not the user's
+                    return
                 sent.current = [*sent.current[-200:], snap(p, new)]
                 set_value(new)
 
@@ -234,7 +238,11 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
                 sent.current = []
                 widget = solara.get_widget(slider)
                 if widget.v_model != value:
-                    widget.v_model = value
+                    syncing.current = True
+                    try:
+                        widget.v_model = value
+                    finally:
+                        syncing.current = False
 
             solara.use_effect(sync, [value])
         size = "1rem" if big else "0.8rem"
