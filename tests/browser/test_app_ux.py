@@ -34,16 +34,16 @@ def test_charts_render_offline_with_hover_values_legend_toggle_and_png_export(op
     page = open_page("/", ".civsim-plot-domain .js-plotly-plot", viewport={"width": 1280, "height": 900})
     page.click(".civsim-year")
     page.wait_for_function("() => document.querySelector('.civsim-stat-month .civsim-stat-value').innerText.includes('12')")
-    plot = page.locator(".civsim-plot-domain .js-plotly-plot")
-    plot.scroll_into_view_if_needed()
     page.wait_for_function(
         "() => document.querySelector('.civsim-plot-domain .js-plotly-plot').data[0].x.length === 13"
     )
+    page.evaluate("() => document.querySelector('.civsim-plot-domain').scrollIntoView()")
+    time.sleep(0.5)
     # hover: the unified tooltip lists every series' value at that year
     box = page.locator(".civsim-plot-domain .nsewdrag").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.06, box["y"] + box["height"] / 2)  # data runs to year 1 of 10
     page.wait_for_selector(".civsim-plot-domain .hoverlayer .legend", timeout=10_000)
-    tip = page.inner_text(".civsim-plot-domain .hoverlayer")
+    tip = page.evaluate("() => document.querySelector('.civsim-plot-domain .hoverlayer').textContent")
     assert "index (all)" in tip and re.search(r"0\.\d{3}", tip), tip
     # legend toggle: clicking an entry hides that series
     page.locator(".civsim-plot-domain .legend .traces").nth(1).locator(".legendtoggle").click()
@@ -68,15 +68,10 @@ def test_charts_render_offline_with_hover_values_legend_toggle_and_png_export(op
 
 def test_explore_default_ten_years_in_the_browser(open_page):
     """The default run (10 years, redrawn yearly) at 2,000 citizens; the time is printed."""
+    from civsim.params import SCHEMA
+
     page = open_page("/", ".civsim-stat-month")
-    page.click(".civsim-param-n_citizens input") if page.locator(".civsim-param-n_citizens input").is_visible() else None
-    structural = page.locator(".civsim-param-n_citizens input")
-    if not structural.is_visible():
-        page.click("text=/^Structure|World|structure/", timeout=5_000) if page.locator("text=/^Structure/").count() else None
-    page.evaluate(
-        "() => { const h = [...document.querySelectorAll('.civsim-strand .v-expansion-panel-header')]"
-        ".find(e => e.closest('.civsim-strand').querySelector('.civsim-param-n_citizens')); if (h) h.click(); }"
-    )
+    page.click(f".civsim-strand-{SCHEMA['n_citizens'].strand} .v-expansion-panel-header")
     box = page.locator(".civsim-param-n_citizens input")
     box.wait_for()
     box.fill("2000")
