@@ -58,7 +58,7 @@ def run(
     ] = "auto",
     reps: Annotated[
         int | None,
-        typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed; default: the scenario's, 1)."),
+        typer.Option(min=1, max=10000, help="Replicates (seeds from --seed; default: the scenario's, 1)."),
     ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""

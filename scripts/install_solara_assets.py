@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--list", action="store_true", help="print what would be installed, and exit")
     ap.add_argument("--strict", action="store_true", help="fail when npm is missing (default when CI is set)")
-    ap.add_argument("--no-axe", action="store_true", help="do not install axe-core (browser tests' a11y check)")
+    ap.add_argument("--no-axe", action="store_true", help="skip axe-core (the browser tests' a11y check)")
     args = ap.parse_args(argv)
     strict = args.strict or bool(os.environ.get("CI"))
 

@@ -238,7 +238,9 @@ def test_downloaded_scenario_reproduces_the_comparison_with_civsim_run(tmp_path)
 
 
 def test_replicates_key_is_checked_like_the_others():
-    with pytest.raises(Exception, match=r"replicates = 0 is not allowed: expected an integer in \[1, 10000\]"):
+    with pytest.raises(
+        Exception, match=r"replicates = 0 is not allowed: expected an integer in \[1, 10000\]"
+    ):
         parse_scenario_text("replicates = 0\n", "x.toml")
     assert load_scenario("baseline").replicates == 1
 
@@ -246,17 +248,52 @@ def test_replicates_key_is_checked_like_the_others():
 def test_difference_table_has_units_and_a_better_or_worse_cue():
     d = pd.DataFrame(
         [
-            {"year": 5, "metric": "outcome_index", "scenario": "B", "reference": "A", "diff": 0.02, "lo": 0.01, "hi": 0.03},
-            {"year": 5, "metric": "inclusion_gap", "scenario": "B", "reference": "A", "diff": 0.02, "lo": 0.01, "hi": 0.03},
-            {"year": 5, "metric": "trust", "scenario": "B", "reference": "A", "diff": 0.0, "lo": -0.01, "hi": 0.01},
-            {"year": 5, "metric": "engagement", "scenario": "B", "reference": "A", "diff": -0.02, "lo": -0.03, "hi": -0.01},
+            {
+                "year": 5,
+                "metric": "outcome_index",
+                "scenario": "B",
+                "reference": "A",
+                "diff": 0.02,
+                "lo": 0.01,
+                "hi": 0.03,
+            },
+            {
+                "year": 5,
+                "metric": "inclusion_gap",
+                "scenario": "B",
+                "reference": "A",
+                "diff": 0.02,
+                "lo": 0.01,
+                "hi": 0.03,
+            },
+            {
+                "year": 5,
+                "metric": "trust",
+                "scenario": "B",
+                "reference": "A",
+                "diff": 0.0,
+                "lo": -0.01,
+                "hi": 0.01,
+            },
+            {
+                "year": 5,
+                "metric": "engagement",
+                "scenario": "B",
+                "reference": "A",
+                "diff": -0.02,
+                "lo": -0.03,
+                "hi": -0.01,
+            },
         ]
     )
     t = comparison.difference_table(d).set_index("measure")
     assert t.loc["Valued-outcome index", "year 5"].endswith("(better)")
     assert t.loc["Inclusion gap", "year 5"].endswith("(worse)")  # a wider gap is worse
     assert not t.loc["Trust", "year 5"].endswith(("(better)", "(worse)"))
-    assert t.loc["Engagement", "year 5"].startswith("-2.000") and t.loc["Engagement", "unit"] == "percentage points"
+    assert (
+        t.loc["Engagement", "year 5"].startswith("-2.000")
+        and t.loc["Engagement", "unit"] == "percentage points"
+    )
     assert t.loc["Inclusion gap", "unit"] == "index points"
 
 

@@ -281,9 +281,13 @@ def test_compare_bad_seed_is_refused():
 
 def test_compare_rename_keeps_the_preset_shown():
     page = Page(Compare())
-    name_box = [w for w in page.widgets() if isinstance(w, v.TextField) and w.label == "Name of scenario B"][0]
+    name_box = [w for w in page.widgets() if isinstance(w, v.TextField) and w.label == "Name of scenario B"][
+        0
+    ]
     name_box.v_model = "my cuts"
-    select = [w for w in page.widgets() if isinstance(w, v.Select) and w.label == "Scenario B starts from preset"][0]
+    select = [
+        w for w in page.widgets() if isinstance(w, v.Select) and w.label == "Scenario B starts from preset"
+    ][0]
     assert select.v_model == "austerity"
 
 

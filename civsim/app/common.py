@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """Pieces shared by the pages: presets, the live-run hook, headline numbers, layout."""
 
 from __future__ import annotations

@@ -101,7 +101,9 @@ class ScenarioSpec:
         is the default, so a later change of default cannot change the file's meaning)."""
         overrides = dict(self.overrides)
         try:
-            overrides["n_citizens"] = int(n_citizens) if n_citizens is not None else self.resolved()["n_citizens"]
+            overrides["n_citizens"] = (
+                int(n_citizens) if n_citizens is not None else self.resolved()["n_citizens"]
+            )
         except UserError:
             pass  # an invalid combination is reported when run; write what the user has
         return scenario_to_toml(
@@ -309,7 +311,9 @@ def difference_table(diffs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def end_means(frame: pd.DataFrame, metrics: tuple[str, ...] = ("outcome_index", "inclusion_gap", "engagement", "trust")) -> pd.DataFrame:
+def end_means(
+    frame: pd.DataFrame, metrics: tuple[str, ...] = ("outcome_index", "inclusion_gap", "engagement", "trust")
+) -> pd.DataFrame:
     """Each scenario's mean over replicates at its last month: the "end mean" that
     ``civsim run FILE`` prints for the downloaded scenario file."""
     last = frame[frame["step"] == frame["step"].max()]

@@ -8,11 +8,10 @@ attributes). Layouts are fixed rings, so nodes do not jump between steps.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from dataclasses import dataclass
-
-import functools
 
 import networkx as nx
 import numpy as np

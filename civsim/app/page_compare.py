@@ -128,9 +128,13 @@ def SlotEditor(
             on_value=pick,
             classes=["civsim-slot-preset"],
         )
-        solara.Text(spec.description or "", style={"font-size": "0.85rem", "color": "#374151", "display": "block"})
+        solara.Text(
+            spec.description or "", style={"font-size": "0.85rem", "color": "#374151", "display": "block"}
+        )
         changed = {k: v for k, v in spec.overrides.items() if k in P.SCHEMA}
-        shown = ", ".join(f"{k} = {v}" for k, v in list(changed.items())[:8]) + (" …" if len(changed) > 8 else "")
+        shown = ", ".join(f"{k} = {v}" for k, v in list(changed.items())[:8]) + (
+            " …" if len(changed) > 8 else ""
+        )
         # always present (empty when nothing is set), so the upload below keeps its place and its message
         solara.Text(
             f"Overrides: {shown}" if changed else "",
@@ -139,21 +143,27 @@ def SlotEditor(
         )
         with solara.Details("Edit parameters"):
             ParamControls({**P.defaults(), **spec.overrides}, on_param, open_first=False)
-        ScenarioUpload(on_upload, label="Load a scenario file (.toml)", key_prefix=f"upload-{index}").key("upload")
+        ScenarioUpload(on_upload, label="Load a scenario file (.toml)", key_prefix=f"upload-{index}").key(
+            "upload"
+        )
         AsRunDownload(spec, settings, "Download scenario (TOML)").key("download")
 
 
 def diff_table_html(table: pd.DataFrame) -> str:
     """The table of differences as HTML; "(better)"/"(worse)" cells are coloured and bold."""
     cols = list(table.columns)
-    head = "".join(f"<th scope='col' style='text-align:left;padding:4px 10px'>{html.escape(str(c))}</th>" for c in cols)
+    head = "".join(
+        f"<th scope='col' style='text-align:left;padding:4px 10px'>{html.escape(str(c))}</th>" for c in cols
+    )
     rows = []
     for _, r in table.iterrows():
         cells = []
         for c in cols:
             text = str(r[c])
-            cls = " class='civsim-better'" if text.endswith("(better)") else (
-                " class='civsim-worse'" if text.endswith("(worse)") else ""
+            cls = (
+                " class='civsim-better'"
+                if text.endswith("(better)")
+                else (" class='civsim-worse'" if text.endswith("(worse)") else "")
             )
             cells.append(f"<td{cls} style='padding:3px 10px'>{html.escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
@@ -242,9 +252,11 @@ def Compare():
                 workers=workers.default_workers(),
             )
             took = time.perf_counter() - t0
-            text = f"{len(run_specs)} scenarios × {reps} replicates × {months} months" + (
-                f" × {n_citizens:,} citizens" if n_citizens else ""
-            ) + f", seed {seed}"
+            text = (
+                f"{len(run_specs)} scenarios × {reps} replicates × {months} months"
+                + (f" × {n_citizens:,} citizens" if n_citizens else "")
+                + f", seed {seed}"
+            )
             set_result((frame, text, took, dict(settings), run_specs))
         except Cancelled:
             set_error("Cancelled.")
@@ -285,7 +297,9 @@ def Compare():
             with solara.Div(style={"width": "240px", "max-width": "100%"}, classes=["civsim-reps"]):
                 solara.SliderInt(f"Replicates: {reps}", value=reps, on_value=set_reps, min=2, max=64)
             with solara.Div(style={"width": "240px", "max-width": "100%"}, classes=["civsim-months"]):
-                solara.SliderInt(f"Months: {months}", value=months, on_value=set_months, min=12, max=240, step=12)
+                solara.SliderInt(
+                    f"Months: {months}", value=months, on_value=set_months, min=12, max=240, step=12
+                )
             with solara.Div(style={"width": "200px"}, classes=["civsim-citizens"]):
                 solara.InputText(
                     "Citizens per run",
@@ -304,7 +318,9 @@ def Compare():
                     continuous_update=True,
                 )
             if running:
-                solara.Button("Cancel", icon_name="mdi-stop", on_click=cancel_event.set, classes=["civsim-cancel"])
+                solara.Button(
+                    "Cancel", icon_name="mdi-stop", on_click=cancel_event.set, classes=["civsim-cancel"]
+                )
             else:
                 solara.Button(
                     "Run comparison",
@@ -384,7 +400,9 @@ def ResultsView(
             unsafe_innerHTML=end_table_html(ends, month, int(run_settings["reps"])),
             classes=["civsim-diffs", "civsim-ends"],
         )
-        with solara.Row(gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}, classes=["civsim-as-run"]):
+        with solara.Row(
+            gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}, classes=["civsim-as-run"]
+        ):
             solara.Text("Scenario files as run (civsim run FILE gives these numbers):")
             for i, spec in enumerate(run_specs):
                 AsRunDownload(spec, run_settings, f"{chr(65 + i)}: {file_name(spec.name)}").key(f"as-run-{i}")
@@ -405,11 +423,9 @@ def ResultsView(
 
 @solara.component
 def AsRunDownload(spec: ScenarioSpec, settings: dict[str, Any], label: str):
-    """One scenario's file with the page's seed, months, replicates and citizens (a stable download callable)."""
+    """A scenario file with the page's seed, months, replicates and citizens (stable download callable)."""
     data = solara.use_memo(lambda: lambda: spec.to_toml(**settings), [id(spec), repr(settings)])
-    solara.FileDownload(
-        data, filename=file_name(spec.name), label=label, mime_type="application/toml"
-    )
+    solara.FileDownload(data, filename=file_name(spec.name), label=label, mime_type="application/toml")
 
 
 def end_table_html(ends: pd.DataFrame, month: int, reps: int) -> str:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """Workshop (``/workshop``): large, step by step, live interventions, loops and the story."""
 
 from __future__ import annotations
@@ -169,7 +170,9 @@ def Workshop():
         with solara.Div(classes=["civsim-workshop-grid"]):
             with solara.Column(gap="8px", classes=["civsim-workshop-controls"]):
                 names = common.preset_names()
-                values = names + ([uploaded.name] if uploaded is not None and uploaded.name not in names else [])
+                values = names + (
+                    [uploaded.name] if uploaded is not None and uploaded.name not in names else []
+                )
                 solara.Select(
                     "1 · Choose a story (scenario)",
                     values=values,
@@ -212,8 +215,10 @@ def Workshop():
                             name, text, help_text, default, lo, hi, ls.intervene, ls.live is None
                         ).key(name)
                 with solara.Details("What each intervention does"):
-                    for name, text, help_text, *_ in INTERVENTIONS:
-                        solara.Text(f"{text}: {help_text}", classes=["civsim-help"], style={"display": "block"})
+                    for _name, text, help_text, *_ in INTERVENTIONS:
+                        solara.Text(
+                            f"{text}: {help_text}", classes=["civsim-help"], style={"display": "block"}
+                        )
             with solara.Column(gap="6px", classes=["civsim-workshop-main"]):
                 if snap is not None:
                     OutcomePlots(snap, run_id=id(ls.live), big=True, which=("main",), horizon=horizon)
@@ -237,7 +242,9 @@ def Workshop():
             solara.lab.Tab("The story, year by year")
         if tab == 0:
             with solara.Div(classes=["civsim-row"]):
-                OutcomePlots(snap, run_id=id(ls.live), big=True, which=("domain", "engagement"), horizon=horizon)
+                OutcomePlots(
+                    snap, run_id=id(ls.live), big=True, which=("domain", "engagement"), horizon=horizon
+                )
                 with solara.Column():
                     solara.HTML(tag="h2", unsafe_innerHTML="Latest year")
                     Story(snap)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """The pages' line charts as plotly.js figures (plain dicts; drawn by :mod:`civsim.app.charts`).
 
 Every chart has hover values for all its series at once, a legend that hides
@@ -95,8 +96,14 @@ def base_layout(
     return {
         # the title sits under the mode bar (top right), so they never overlap
         "title": {
-            "text": title, "font": {"size": fs + 3}, "x": 0.01, "xanchor": "left",
-            "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 30},
+            "text": title,
+            "font": {"size": fs + 3},
+            "x": 0.01,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 30},
             "subtitle": {"text": f"x axis: {xlabel}s", "font": {"size": fs - 1, "color": "#4b5563"}},
         },  # fmt: skip
         "font": {"family": CHART_FONT, "size": fs, "color": "#1f2937"},

@@ -112,7 +112,9 @@ class Pool:
         self.workers = workers
         self.queue = ctx.Queue()
         self.flags = ctx.Array("q", SLOTS, lock=False)
-        self.executor = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init, initargs=(self.queue, self.flags))
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init, initargs=(self.queue, self.flags)
+        )
         self._listeners: dict[int, Callable[[int, int], None]] = {}
         self._lock = threading.Lock()
         self._jobs = itertools.count(1)

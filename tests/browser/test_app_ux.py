@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """What issue 13 asked of the app, checked in headless Chromium with the network closed:
 interactive charts offline (hover values, legend toggle, PNG export), Compare's speed
 against the same computation outside the browser, downloads that reproduce the page,
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from civsim.app.page_compare import spec_from
 from civsim.scenario import load_scenario
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [("/", ".civsim-stat-month"), ("/compare", ".civsim-compare-run"), ("/workshop", ".civsim-stat-month")]
+PAGES = [
+    ("/", ".civsim-stat-month"),
+    ("/compare", ".civsim-compare-run"),
+    ("/workshop", ".civsim-stat-month"),
+]
 PHONE = {"width": 390, "height": 844}
 PROJECTOR = {"width": 1280, "height": 720}
 
@@ -33,7 +37,9 @@ def axe_path() -> Path:
 def test_charts_render_offline_with_hover_values_legend_toggle_and_png_export(open_page):
     page = open_page("/", ".civsim-plot-domain .js-plotly-plot", viewport={"width": 1280, "height": 900})
     page.click(".civsim-year")
-    page.wait_for_function("() => document.querySelector('.civsim-stat-month .civsim-stat-value').innerText.includes('12')")
+    page.wait_for_function(
+        "() => document.querySelector('.civsim-stat-month .civsim-stat-value').innerText.includes('12')"
+    )
     page.wait_for_function(
         "() => document.querySelector('.civsim-plot-domain .js-plotly-plot').data[0].x.length === 13"
     )
@@ -52,7 +58,12 @@ def test_charts_render_offline_with_hover_values_legend_toggle_and_png_export(op
     )
     # zoom and PNG export are in the mode bar
     assert page.locator(".civsim-plot-domain .modebar-btn[data-title*='PNG']").count() == 1
-    assert page.locator(".civsim-plot-domain .modebar-btn[data-val='zoom'], .civsim-plot-domain .modebar-btn[data-attr='dragmode'][data-val='zoom']").count() >= 1
+    assert (
+        page.locator(
+            ".civsim-plot-domain .modebar-btn[data-val='zoom'], .civsim-plot-domain .modebar-btn[data-attr='dragmode'][data-val='zoom']"
+        ).count()
+        >= 1
+    )
     with page.expect_download() as dl:
         page.locator(".civsim-plot-domain .modebar-btn[data-title*='PNG']").click()
     assert dl.value.suggested_filename.endswith(".png")
@@ -93,7 +104,11 @@ def test_compare_in_the_browser_against_the_same_computation_outside(open_page, 
     """Prints Compare's time in the browser over the same computation run by `civsim run`
     (a ratio, not asserted: timings depend on the machine's load)."""
     reps, months, citizens = 32, 120, 5000
-    names = [n for n in ("baseline", "austerity", "austerity_whole_system") if (ROOT / "scenarios" / f"{n}.toml").exists()]
+    names = [
+        n
+        for n in ("baseline", "austerity", "austerity_whole_system")
+        if (ROOT / "scenarios" / f"{n}.toml").exists()
+    ]
     page = open_page("/compare", ".civsim-compare-run")
     if len(names) == 3:
         page.click(".civsim-add")
@@ -101,16 +116,19 @@ def test_compare_in_the_browser_against_the_same_computation_outside(open_page, 
         page.locator(".civsim-slot-2 .civsim-slot-preset").click()
         page.locator(".v-menu__content:visible .v-list-item", has_text=names[2]).first.click()
         page.wait_for_function(
-            "(n) => document.querySelector('.civsim-slot-2 .civsim-slot-preset').innerText.includes(n)", arg=names[2]
+            "(n) => document.querySelector('.civsim-slot-2 .civsim-slot-preset').innerText.includes(n)",
+            arg=names[2],
         )
-    page.evaluate(f"() => 0")
+    page.evaluate("() => 0")
     # replicates and citizens
     page.fill(".civsim-citizens input", str(citizens))
     slider = page.locator(".civsim-reps [role=slider]")
     slider.focus()
     for _ in range(reps - 16):
         slider.press("ArrowRight")
-    page.wait_for_function(f"() => document.querySelector('.civsim-reps').innerText.includes('Replicates: {reps}')")
+    page.wait_for_function(
+        f"() => document.querySelector('.civsim-reps').innerText.includes('Replicates: {reps}')"
+    )
     time.sleep(3.0)  # the worker processes start while the page opens
     t0 = time.perf_counter()
     page.click(".civsim-compare-run")
@@ -170,12 +188,22 @@ def test_workshop_first_screen_on_a_projector(open_page, screenshot_dir):
     page.wait_for_selector(".civsim-plot-main .js-plotly-plot")
 
     def bottom(sel: str) -> float:
-        return page.evaluate(f"() => Math.max(...[...document.querySelectorAll('{sel}')].map(e => e.getBoundingClientRect().bottom))")
+        return page.evaluate(
+            f"() => Math.max(...[...document.querySelectorAll('{sel}')].map(e => e.getBoundingClientRect().bottom))"
+        )
 
-    for sel in (".civsim-run", ".civsim-year", ".civsim-stats", ".civsim-intervene", ".civsim-plot-main .main-svg"):
+    for sel in (
+        ".civsim-run",
+        ".civsim-year",
+        ".civsim-stats",
+        ".civsim-intervene",
+        ".civsim-plot-main .main-svg",
+    ):
         assert bottom(sel) <= PROJECTOR["height"] + 1, sel
     page.click(".civsim-year")
-    page.wait_for_function("() => document.querySelector('.civsim-stat-month .civsim-stat-value').innerText.includes('12')")
+    page.wait_for_function(
+        "() => document.querySelector('.civsim-stat-month .civsim-stat-value').innerText.includes('12')"
+    )
     page.click(".civsim-intervene-shock_economic")
     # the shock's size is on its button and its mark is on the chart at once (before the next month)
     assert "size 0.20" in page.inner_text(".civsim-intervene-shock_economic")
@@ -198,13 +226,17 @@ def test_phone_layout_has_no_sideways_scrolling(open_page, screenshot_dir, path,
         if not page.locator(".v-navigation-drawer--open").count():
             icon.click()
         page.wait_for_selector(".v-navigation-drawer--open")
-        drawer = page.evaluate("() => document.querySelector('.v-navigation-drawer').getBoundingClientRect().width")
+        drawer = page.evaluate(
+            "() => document.querySelector('.v-navigation-drawer').getBoundingClientRect().width"
+        )
         assert drawer < PHONE["width"]
         page.click(".civsim-drawer-close")
         page.wait_for_function("() => !document.querySelector('.v-navigation-drawer--open')")
     if path in ("/compare", "/workshop"):
         # columns reflow: panels one under the other, charts as wide as the screen allows
-        lefts = page.evaluate("() => [...document.querySelectorAll('.civsim-slot, .civsim-workshop-main')].map(e => Math.round(e.getBoundingClientRect().left))")
+        lefts = page.evaluate(
+            "() => [...document.querySelectorAll('.civsim-slot, .civsim-workshop-main')].map(e => Math.round(e.getBoundingClientRect().left))"
+        )
         assert len(set(lefts)) <= 1, lefts
     page.screenshot(path=str(screenshot_dir / f"phone-{path.strip('/') or 'explore'}.png"))
 
@@ -228,7 +260,9 @@ def test_slider_keys_pressed_quickly_all_count(open_page):
 @pytest.mark.parametrize("path, ready", PAGES + [("/agents", ".civsim-graph-view svg")])
 def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_page, path, ready):
     if not axe_path().is_file():
-        pytest.fail(f"axe-core is missing ({axe_path()}): run scripts/install_solara_assets.py", pytrace=False)
+        pytest.fail(
+            f"axe-core is missing ({axe_path()}): run scripts/install_solara_assets.py", pytrace=False
+        )
     page = open_page(path, ready)
     time.sleep(1.5)
     assert page.evaluate("() => document.documentElement.lang") == "en"
@@ -242,7 +276,11 @@ def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_pag
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    others = [f"{v['id']} ({v['impact']})" for v in result["violations"] if v["impact"] not in ("serious", "critical")]
+    others = [
+        f"{v['id']} ({v['impact']})"
+        for v in result["violations"]
+        if v["impact"] not in ("serious", "critical")
+    ]
     print(f"\naxe-core {result['testEngine']['version']} on {path}: minor/moderate: {others or 'none'}")
     assert not bad, "\n".join(bad)
     if path in ("/", "/compare", "/workshop"):
