@@ -150,7 +150,7 @@ def test_workshop_live_interventions(open_page, screenshot_dir):
     page.wait_for_selector(".civsim-run:has-text('Play')")
     time.sleep(1.0)
     shock_month = int(
-        re.search(r"2\. Economic shock \(month (\d+)\)", page.inner_text(".civsim-iv-list")).group(1)
+        re.search(r"2\. Economic shock \(size 0\.20\) \(month (\d+)\)", page.inner_text(".civsim-iv-list")).group(1)
     )
     assert shock_month >= 15
 
@@ -188,10 +188,10 @@ def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
     page.click(".civsim-compare-run")
-    table = page.wait_for_selector(".civsim-diffs table", timeout=120_000)
+    table = page.wait_for_selector("table.civsim-diff-table", timeout=120_000)
     header = table.inner_text()
     assert "year 5" in header and "year 10" in header
-    rows = page.locator(".civsim-diffs tbody tr")
+    rows = page.locator("table.civsim-diff-table tbody tr")
     assert rows.count() >= 8
     assert re.search(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", rows.first.inner_text())
     info = page.inner_text(".civsim-result-info")
