@@ -285,3 +285,24 @@ def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_pag
     assert not bad, "\n".join(bad)
     if path in ("/", "/compare", "/workshop"):
         assert page.locator("h1").count() == 1
+
+
+def test_upload_into_a_compare_slot_is_confirmed_as_its_overrides_change(open_page):
+    page = open_page("/compare", ".civsim-compare-run")
+    chooser = ".civsim-slot-0 .civsim-upload input[type=file]"
+    good = b'description = "Outreach."\n[params]\noutreach = 0.4\n'
+    page.set_input_files(chooser, files=[{"name": "reach.toml", "mimeType": "text/plain", "buffer": good}])
+    page.wait_for_function(  # the Overrides line appeared ...
+        "() => document.querySelector('.civsim-slot-0 .civsim-overrides').innerText.includes('outreach = 0.4')"
+    )
+    assert "Loaded reach.toml" in page.inner_text(".civsim-slot-0 .civsim-upload-ok")  # ... and it says so
+    plain = b'description = "Nothing changed."\n'
+    page.set_input_files(
+        ".civsim-slot-1 .civsim-upload input[type=file]",
+        files=[{"name": "plain.toml", "mimeType": "text/plain", "buffer": plain}],
+    )
+    page.wait_for_function(  # the Overrides line went away
+        "() => document.querySelector('.civsim-slot-1 .civsim-overrides').innerText.trim() === ''"
+    )
+    page.wait_for_selector(".civsim-slot-1 .civsim-upload-ok")
+    assert "Loaded plain.toml" in page.inner_text(".civsim-slot-1 .civsim-upload-ok")
