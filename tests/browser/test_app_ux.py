@@ -269,6 +269,8 @@ def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_pag
     viewport = page.evaluate("() => document.querySelector('meta[name=viewport]').content")
     assert "maximum-scale" not in viewport and "user-scalable=no" not in viewport
     assert "This website runs on" not in page.inner_text("body")  # no Solara badge over the controls
+    # the page names what Solara and Mesa leave unnamed as they appear (debounced): let it catch up
+    page.wait_for_function("() => !document.querySelector('img:not([alt])')", timeout=10_000)
     page.add_script_tag(path=str(axe_path()))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     bad = [
