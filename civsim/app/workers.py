@@ -84,9 +84,25 @@ def run_chunk(
     return f
 
 
-def _init(queue: Any, flags: Any) -> None:  # pragma: no cover (runs in the worker)
+def _init(queue: Any, flags: Any, owner: int) -> None:  # pragma: no cover (runs in the worker)
     global _queue, _flags
     _queue, _flags = queue, flags
+    # a worker is the forkserver's child, not the server's, and holds its own end of the task
+    # queue: it would outlive a server that was killed. It leaves when the server is gone.
+    threading.Thread(target=_exit_with, args=(owner,), name="civsim-owner-watch", daemon=True).start()
+
+
+def _exit_with(owner: int) -> None:  # pragma: no cover (runs in the worker)
+    import time
+
+    while True:
+        time.sleep(2.0)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # alive, owned by someone else
+            pass
 
 
 def _task(job: int, task: int, point: dict, lo: int, hi: int, steps: int, seed: int):  # pragma: no cover
@@ -113,7 +129,7 @@ class Pool:
         self.queue = ctx.Queue()
         self.flags = ctx.Array("q", SLOTS, lock=False)
         self.executor = ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init, initargs=(self.queue, self.flags)
+            workers, mp_context=ctx, initializer=_init, initargs=(self.queue, self.flags, os.getpid())
         )
         self._listeners: dict[int, Callable[[int, int], None]] = {}
         self._lock = threading.Lock()
