@@ -60,7 +60,10 @@ def run(
     engine: Annotated[
         str, typer.Option(help="mesa or batch (default: batch when --reps > 1, else mesa).")
     ] = "auto",
-    reps: Annotated[int, typer.Option(min=1, max=10000, help="Replicates (seeds derived from --seed).")] = 1,
+    reps: Annotated[
+        int | None,
+        typer.Option(min=1, max=10000, help="Replicates (seeds from --seed; default: the scenario's, 1)."),
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace --out even if it holds something other than a civsim run.")
     ] = False,
@@ -91,6 +94,7 @@ def run(
         fail(str(exc))
     n_steps = steps if steps is not None else scen.steps
     run_seed = seed if seed is not None else scen.seed
+    reps = reps if reps is not None else scen.replicates
     params = scen.resolved
     chosen = engine if engine != "auto" else ("batch" if reps > 1 else "mesa")
     post = None

@@ -6,6 +6,7 @@ A scenario file looks like::
     extends = "baseline"      # optional: a preset name or a path
     seed = 1                  # optional
     steps = 120               # optional (months)
+    replicates = 16           # optional: runs with seeds (seed, rep); `civsim run` uses it
 
     [params]
     austerity_rate = -0.047
@@ -35,7 +36,8 @@ from civsim.params import SCHEMA, ParamError, check, resolve
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 """Where the shipped presets live (``scenarios/`` at the repository root)."""
-TOP_KEYS = ("description", "extends", "seed", "steps", "params")
+TOP_KEYS = ("description", "extends", "seed", "steps", "replicates", "params")
+MAX_REPLICATES = 10000
 DEFAULT_STEPS = 120
 MAX_STEPS = 2400
 MAX_SEED = 2**63 - 1
@@ -52,6 +54,7 @@ class Scenario:
     seed: int = 0
     steps: int = DEFAULT_STEPS
     source: str = ""
+    replicates: int = 1
 
     @property
     def resolved(self) -> dict[str, Any]:
@@ -176,6 +179,7 @@ def parse_scenario_text(
         raise UserError(f"{source}: description = {_short(description)} is not allowed: expected a string")
     seed = _int_key(data, "seed", base.seed, source, 0, MAX_SEED)
     steps = _int_key(data, "steps", base.steps, source, 1, MAX_STEPS)
+    replicates = _int_key(data, "replicates", base.replicates, source, 1, MAX_REPLICATES)
     table = data.get("params", {})
     if not isinstance(table, dict):
         raise UserError(f"{source}: params = {_short(table)} is not allowed: expected a table [params]")
@@ -193,8 +197,9 @@ def parse_scenario_text(
                 )
             params[key] = inputs.absolute(params[key], Path(source).parent)
     scenario = Scenario(
-        name=base.name, description=description, params=params, seed=seed, steps=steps, source=source
-    )
+        name=base.name, description=description, params=params, seed=seed, steps=steps, source=source,
+        replicates=replicates,
+    )  # fmt: skip
     _check_resolved(params, f"{source}: [params]")
     return scenario
 
@@ -281,12 +286,18 @@ def apply_overrides(scenario: Scenario, pairs: list[str], source: str = "--set")
             params[key] = inputs.absolute(params[key], Path.cwd())
     _check_resolved(params, source)
     return Scenario(
-        scenario.name, scenario.description, params, scenario.seed, scenario.steps, scenario.source
-    )
+        scenario.name, scenario.description, params, scenario.seed, scenario.steps, scenario.source,
+        scenario.replicates,
+    )  # fmt: skip
 
 
 def scenario_to_toml(
-    name: str, description: str, overrides: dict[str, Any], seed: int = 0, steps: int = DEFAULT_STEPS
+    name: str,
+    description: str,
+    overrides: dict[str, Any],
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    replicates: int = 1,
 ) -> str:
     """Write a scenario as TOML that :func:`load_scenario` reads back identically."""
     lines = [
@@ -294,6 +305,10 @@ def scenario_to_toml(
         f"description = {_toml(description)}",
         f"seed = {int(seed)}",
         f"steps = {int(steps)}",
+    ]
+    if int(replicates) != 1:
+        lines.append(f"replicates = {int(replicates)}")
+    lines += [
         "",
         "[params]",
     ]

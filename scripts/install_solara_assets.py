@@ -24,6 +24,13 @@ range to today. Every file the source names must then exist; a ``.min.js``
 that the package lacks (the CDN minifies on the fly) is copied from the
 ``.js`` beside it.
 
+Two more files go in the same way. plotly.js (the app's charts, see
+``civsim/app/charts.py``) is copied from the ``plotly`` Python package into
+``<cache>/plotly.js-dist-min@<version>/plotly.min.js``, the path the CDN
+proxy would fetch, so the charts need no download at all. axe-core (the
+accessibility checker the browser tests run) is ``npm pack``-ed into
+``<venv>/share/civsim/axe-core/`` (skip with ``--no-axe``).
+
 Idempotent: a package whose folder holds the ``.npm-pack-complete`` stamp is
 skipped. Run it with the venv's python::
 
@@ -166,6 +173,60 @@ def unpack(tarball: Path, target: Path) -> None:
     (target / STAMP).write_text(tarball.name + "\n")
 
 
+AXE_VERSION = "4.14.1"
+"""axe-core, the accessibility engine of the browser tests (tests/browser/test_app_a11y.py)."""
+
+
+def install_plotly(cache: Path) -> None:
+    """Copy plotly.js from the installed ``plotly`` package into the asset cache."""
+    try:
+        import importlib.util  # noqa: PLC0415
+
+        spec = importlib.util.find_spec("plotly")
+    except ImportError:
+        spec = None
+    if spec is None or spec.origin is None:
+        log("WARNING: the plotly package is not installed: the app's charts will fetch plotly.js online")
+        return
+    bundle = Path(spec.origin).parent / "package_data" / "plotly.min.js"
+    head = bundle.read_text(encoding="utf-8", errors="replace")[:400]
+    m = re.search(r"plotly\.js v(\d+\.\d+\.\d+)", head)
+    if m is None:
+        raise SystemExit(f"install_solara_assets: cannot read the plotly.js version in {bundle}")
+    target = cache / f"plotly.js-dist-min@{m.group(1)}" / "plotly.min.js"
+    if target.is_file() and target.stat().st_size == bundle.stat().st_size:
+        log(f"plotly.js {m.group(1)} already in {target.parent}")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    shutil.copyfile(bundle, tmp)
+    os.replace(tmp, target)
+    log(f"installed plotly.js {m.group(1)} (from the plotly package) in {target.parent}")
+
+
+def axe_dir() -> Path:
+    """Where axe-core goes: ``<venv>/share/civsim/axe-core`` (read by the browser tests)."""
+    return Path(sys.prefix) / "share" / "civsim" / "axe-core"
+
+
+def install_axe(strict: bool) -> None:
+    """``npm pack axe-core`` into :func:`axe_dir` (skipped when present)."""
+    target = axe_dir()
+    if (target / STAMP).exists() and (target / "axe.min.js").is_file():
+        log(f"axe-core already in {target}")
+        return
+    if shutil.which("npm") is None:
+        msg = "npm not found: the accessibility browser test cannot run (it needs axe-core)"
+        if strict:
+            raise SystemExit(f"install_solara_assets: {msg}")
+        log(f"WARNING: {msg}")
+        return
+    with tempfile.TemporaryDirectory(prefix="axe-npm-") as tmp:
+        (tarball,) = npm_pack([f"axe-core@{AXE_VERSION}"], Path(tmp))
+        unpack(tarball, target)
+    log(f"installed axe-core@{AXE_VERSION} in {target}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -173,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--list", action="store_true", help="print what would be installed, and exit")
     ap.add_argument("--strict", action="store_true", help="fail when npm is missing (default when CI is set)")
+    ap.add_argument("--no-axe", action="store_true", help="skip axe-core (the browser tests' a11y check)")
     args = ap.parse_args(argv)
     strict = args.strict or bool(os.environ.get("CI"))
 
@@ -189,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}@{version}\t{state}")
         return 0
 
+    cache.mkdir(parents=True, exist_ok=True)
+    install_plotly(cache)
+    if not args.no_axe:
+        install_axe(strict)
     missing = [(n, v) for n, v in specs if not (cache / f"{n}@{v}" / STAMP).exists()]
     if not missing:
         log(f"all {len(specs)} packages already in {cache}")

@@ -10,6 +10,7 @@ import ipywidgets as W
 import pytest
 import solara
 
+from civsim.app.charts import PlotlyWidget
 from civsim.app.page_compare import Compare
 from civsim.app.page_explore import Explore
 from civsim.app.page_workshop import Workshop
@@ -77,6 +78,19 @@ class Page:
             if isinstance(getattr(w, "unsafe_innerHTML", None), str)
         )
 
+    def figures(self) -> dict[str, dict]:
+        """The plotly figures on the page, by chart (the class ``civsim-plot-<ref>`` around each)."""
+        out = {}
+        for w in self.widgets():
+            for ref in str(getattr(w, "class_", "") or "").split():
+                if ref.startswith("civsim-plot-"):
+                    sub = Page.__new__(Page)
+                    sub.box = w
+                    found = [x for x in sub.widgets() if isinstance(x, PlotlyWidget)]
+                    if found:
+                        out[ref.removeprefix("civsim-plot-")] = found[0].figure
+        return out
+
     def text_of(self, css: str) -> str:
         return " ".join(str(c) for c in self.one(css).children)
 
@@ -100,7 +114,10 @@ def test_explore_step_and_year_change_the_numbers_shown():
     assert page.stat("month") == "month 13"
     assert page.stat("outcome") != before
     svg = page.html()
-    assert 'class="civsim-map"' in svg and 'class="civsim-graph"' in svg and svg.count("<polyline") >= 10
+    assert 'class="civsim-map"' in svg and 'class="civsim-graph"' in svg
+    figs = page.figures()
+    assert set(figs) == {"domain", "group", "engagement", "budget"}
+    assert len(figs["domain"]["data"]) >= 9 and len(figs["domain"]["data"][0]["x"]) == 14
 
 
 def test_explore_has_a_control_with_help_for_every_parameter():
@@ -156,15 +173,17 @@ def test_workshop_interventions_show_on_plots_and_in_the_story():
     budget = float(page.stat("budget"))
     page.click("civsim-intervene-cut_budget")  # default strength 10%
     assert float(page.stat("budget")) == pytest.approx(0.9 * budget, abs=0.006)
-    assert "1. Budget cut (month 12)" in page.text_of("civsim-iv-list")
+    assert "1. Budget cut 10% (month 12)" in page.text_of("civsim-iv-list")
+    # marked on the main chart at once, before the next month
+    main = page.figures()["main"]
+    assert [a["hovertext"] for a in main["layout"]["annotations"]] == ["1. Budget cut 10% (month 12)"]
     page.click("civsim-intervene-shock_economic")
     page.click("civsim-year")
     blobs = page.html()
-    assert (
-        blobs.count('class="civsim-marker"') >= 2
-        and "1. Budget cut" in blobs
-        and "2. Economic shock" in blobs
-    )
+    main = page.figures()["main"]
+    marks = [s for s in main["layout"]["shapes"] if s["name"] == "intervention"]
+    assert len(marks) == 2
+    assert main["layout"]["annotations"][1]["hovertext"] == "2. Economic shock (size 0.20) (month 12)"
     assert "In month 12, the council&#x27;s budget was cut by 10%." in blobs  # the story (HTML-escaped)
     assert "In month 12, an economic shock of size 0.20 hit every neighbourhood." in blobs
 
@@ -179,14 +198,18 @@ def test_compare_runs_scenarios_and_shows_the_differences():
     assert "2 scenarios × 3 replicates × 24 months × 200 citizens" in page.text_of("civsim-result-info")
     html = page.html()
     assert "austerity − baseline" in html and "year 5" in html and "n/a (run shorter)" in html
-    assert 'class="civsim-chart civsim-bands"' in html and html.count('class="civsim-band"') == 2
+    assert "percentage points" in html and "At month 24: mean of 3 replicates" in html
+    bands = page.figures()["bands"]
+    assert sum(t.get("fill") == "tonexty" for t in bands["data"]) == 2
 
 
 def test_compare_rejects_bad_citizens_with_one_line():
     page = Page(Compare())
     page.inside("civsim-citizens", v.TextField).v_model = "5"
     page.click("civsim-compare-run")
-    assert "n_citizens = '5' is not allowed" in page.text_of("civsim-error")
+    message = page.text_of("civsim-error")
+    assert "Citizens per run = '5' is not allowed: expected a whole number from 10 to" in message
+    assert "e+" not in message
 
 
 def test_guard_turns_a_page_failure_into_one_line():
@@ -226,3 +249,63 @@ def test_agents_page_steps_and_resets_the_mesa_model():
     assert shown_time() == "Time: 1.0"
     page.rc.find(v.Btn, children=["Reset"]).widget.click()  # SolaraViz re-creates the model from its inputs
     assert shown_time() == "Time: 0.0"
+
+
+def test_explore_seed_changed_mid_run_waits_for_reset():
+    page = Page(Explore())
+    page.click("civsim-year")
+    seed_box = page.all("v-text-field", v.TextField)
+    box = [w for w in page.widgets() if isinstance(w, v.TextField) and w.label == "Seed"][0]
+    box.v_model = "5"
+    assert page.stat("month") == "month 12"  # the run goes on with its seed ...
+    assert page.all("civsim-pending")  # ... and the page says Reset applies the new one
+    page.click("civsim-reset")
+    assert page.stat("month") == "month 0" and not page.all("civsim-pending")
+    assert seed_box is not None
+
+
+def test_explore_bad_seed_is_shown_not_ignored():
+    page = Page(Explore())
+    box = [w for w in page.widgets() if isinstance(w, v.TextField) and w.label == "Seed"][0]
+    box.v_model = "abc"
+    assert "Seed 'abc' is not allowed" in page.text_of("civsim-seed-error")
+    assert box.error
+
+
+def test_compare_bad_seed_is_refused():
+    page = Page(Compare())
+    page.inside("civsim-seed", v.TextField).v_model = "abc"
+    page.click("civsim-compare-run")
+    assert "Seed 'abc' is not allowed" in page.text_of("civsim-error")
+
+
+def test_compare_rename_keeps_the_preset_shown():
+    page = Page(Compare())
+    name_box = [w for w in page.widgets() if isinstance(w, v.TextField) and w.label == "Name of scenario B"][
+        0
+    ]
+    name_box.v_model = "my cuts"
+    select = [
+        w for w in page.widgets() if isinstance(w, v.Select) and w.label == "Scenario B starts from preset"
+    ][0]
+    assert select.v_model == "austerity"
+
+
+def test_compare_overrides_line_keeps_its_place():
+    # the line is there (empty) even with no overrides, so the upload below it keeps its message
+    page = Page(Compare())
+    lines = [" ".join(map(str, w.children)).strip() for w in page.all("civsim-overrides")]
+    assert sorted(lines)[0] == "" and "austerity_rate" in sorted(lines)[1], lines  # baseline: none
+
+
+def test_compare_rerun_does_not_start_at_a_stale_100_percent():
+    page = Page(Compare())
+    page.inside("civsim-citizens", v.TextField).v_model = "100"
+    page.inside("civsim-months", v.Slider).v_model = 12
+    page.inside("civsim-reps", v.Slider).v_model = 2
+    page.click("civsim-compare-run")
+    wait_until(lambda: page.all("civsim-result-info"), timeout=120)
+    wait_until(lambda: page.all("civsim-compare-run"), timeout=30)
+    page.click("civsim-compare-run")
+    shown = page.all("civsim-progress")
+    assert not shown or page.text_of("civsim-progress") != "Running… 100%"

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """Pieces shared by the pages: presets, the live-run hook, headline numbers, layout."""
 
 from __future__ import annotations
@@ -22,23 +23,50 @@ from civsim.scenario import Scenario, list_presets
 DEFAULT_PRESET = "baseline"
 APP_TITLE = "civsim — civic partnership simulator"
 PAGE_CSS = """
-.civsim-stat { min-width: 130px; padding: 6px 12px; border-radius: 6px; background: #f3f6f8; }
-.civsim-stat-label { font-size: 0.8rem; color: #555; display: block; }
+.civsim-stat { min-width: 120px; padding: 6px 12px; border-radius: 6px; background: #f3f6f8; }
+.civsim-stat-label { font-size: 0.8rem; color: #374151; display: block; }
 .civsim-stat-value { font-size: 1.4rem; font-weight: 600; display: block; }
-.civsim-big .civsim-stat { min-width: 180px; padding: 10px 16px; }
-.civsim-big .civsim-stat-label { font-size: 1.1rem; }
-.civsim-big .civsim-stat-value { font-size: 2.2rem; }
+.civsim-big .civsim-stat { min-width: 150px; padding: 8px 14px; }
+.civsim-big .civsim-stat-label { font-size: 1.05rem; }
+.civsim-big .civsim-stat-value { font-size: 2rem; }
 .civsim-big, .civsim-big .v-btn { font-size: 1.15rem !important; }
-.civsim-big .v-btn { min-height: 52px; text-transform: none; }
-.civsim-big h1 { font-size: 2.4rem; }
-.civsim-big h2 { font-size: 1.8rem; }
+.civsim-big .v-btn { min-height: 48px; text-transform: none; }
+.civsim-big h1 { font-size: 1.9rem; margin: 0; }
+.civsim-big h2 { font-size: 1.45rem; margin: 0 0 6px 0; }
+.civsim-explore h1, .civsim-compare h1 { font-size: 1.6rem; margin: 0; }
 .civsim-story p { font-size: 1.15rem; line-height: 1.5; margin-bottom: 0.4rem; }
-.civsim-panel { background: white; border-radius: 8px; padding: 8px; box-shadow: 0 1px 3px rgba(0,0,0,0.12); }
+.civsim-panel { background: white; border-radius: 8px; padding: 8px; box-shadow: 0 1px 3px rgba(0,0,0,0.12);
+  max-width: 100%; min-width: 0; }
 .civsim-param { margin-bottom: 10px; }
+.civsim-slider .v-label { position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.civsim-help { color: #374151; line-height: 1.25; }
 .civsim-nav .v-btn { text-transform: none; font-size: 1rem; }
-.civsim-intervene.v-btn { white-space: normal !important; height: auto !important; min-height: 56px;
-  padding: 8px 12px !important; text-transform: none; letter-spacing: normal; }
-.civsim-intervene .v-btn__content { white-space: normal; flex: 1 1 auto; line-height: 1.3; }
+.civsim-intervene.v-btn { white-space: normal !important; height: auto !important; min-height: 52px;
+  padding: 6px 10px !important; text-transform: none; letter-spacing: normal; }
+.civsim-intervene .v-btn__content { white-space: normal; flex: 1 1 auto; line-height: 1.25; }
+.civsim-diffs { overflow-x: auto; max-width: 100%; }
+.civsim-diff-table th, .civsim-diff-table td { border-bottom: 1px solid #e5e7eb; }
+.civsim-better { color: #166534; font-weight: 600; }
+.civsim-worse { color: #b91c1c; font-weight: 600; }
+.civsim-chart { width: 100%; min-width: 0; }
+.civsim-drawer-close { display: none; margin-bottom: 8px; padding: 0 12px; height: 36px; border: 1px solid #1b4965;
+  border-radius: 4px; color: #1b4965; }
+.civsim-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: stretch; }
+.civsim-row > * { flex: 1 1 360px; min-width: 0; }
+.civsim-charts-big > * { flex-basis: 100%; }
+@media (max-width: 960px) {
+  .civsim-drawer-close { display: inline-flex; align-items: center; }
+}
+@media (max-width: 600px) {
+  .v-navigation-drawer { min-width: 0 !important; width: 86vw !important; max-width: 86vw !important; }
+  .v-app-bar .v-toolbar__title { display: none; }
+  .civsim-nav { flex-wrap: nowrap !important; }
+  .civsim-nav .v-btn { min-width: 0 !important; padding: 0 7px !important; font-size: 0.9rem; }
+  .civsim-stat { min-width: 0; flex: 1 1 40%; }
+  .civsim-row > * { flex-basis: 100%; }
+  .solara-content-main { overflow-x: hidden; }
+  .civsim-big h1 { font-size: 1.4rem; }
+}
 """
 
 
@@ -215,7 +243,7 @@ def StatsBar(snap: Snapshot):
     with solara.Row(gap="10px", style={"flex-wrap": "wrap"}, classes=["civsim-stats"]):
         Stat(f"Time ({snap.month / 12:.1f} years)", f"month {snap.month}", "month")
         Stat(
-            "Valued-outcome index",
+            "Outcome index",
             f"{snap.latest('outcome_index'):.3f}{delta('outcome_index', 100)}",
             "outcome",
         )

@@ -8,7 +8,10 @@ their intervals narrow.
 
 from __future__ import annotations
 
+import concurrent.futures
+import concurrent.futures.process
 import io
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from civsim import params as P
-from civsim import seeding
-from civsim.batch import BatchModel
+from civsim.app import workers as workers_mod
 from civsim.errors import UserError
 from civsim.limits import comparison_bytes, heavy_job
 from civsim.scenario import scenario_to_toml
@@ -38,6 +40,32 @@ METRICS: dict[str, str] = {
     "budget": "Council budget",
 }
 """Series offered on the Compare page and in its table of differences."""
+UNITS: dict[str, str] = {
+    "outcome_index": "index, 0–1",
+    "outcome_index_marginalised": "index, 0–1",
+    "outcome_index_majority": "index, 0–1",
+    "inclusion_gap": "index points",
+    "engagement": "percentage points",
+    "trust": "index, 0–1",
+    "networks": "count",
+    "alliances": "count",
+    "coordination_density": "share of agency pairs",
+    "budget": "per citizen per year (1 = reference)",
+}
+"""Units of the differences (docs/outputs.md)."""
+BETTER: dict[str, int] = {
+    "outcome_index": 1,
+    "outcome_index_marginalised": 1,
+    "outcome_index_majority": 1,
+    "inclusion_gap": -1,
+    "engagement": 1,
+    "trust": 1,
+    "networks": 1,
+    "alliances": 1,
+    "coordination_density": 1,
+    "budget": 0,
+}
+"""Which way is better: +1 higher, -1 lower, 0 neither (more budget is not in itself an outcome)."""
 PERCENT = {"engagement"}
 BAND = (0.05, 0.95)
 """The band drawn around each scenario's mean: 5th to 95th percentile of replicates (90%)."""
@@ -57,6 +85,8 @@ class ScenarioSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     steps: int = 120
+    preset: str = ""
+    """The preset this scenario started from (kept when it is renamed or edited)."""
 
     def resolved(self) -> dict[str, Any]:
         try:
@@ -64,8 +94,43 @@ class ScenarioSpec:
         except P.ParamError as exc:
             raise UserError(f"{self.name}: {exc}") from None
 
-    def to_toml(self) -> str:
-        return scenario_to_toml(self.name, self.description, self.overrides, self.seed, self.steps)
+    def to_toml(
+        self, seed: int | None = None, steps: int | None = None, reps: int = 1, n_citizens: int | None = None
+    ) -> str:
+        """The scenario as a file that ``civsim run FILE`` alone reproduces: the page's seed,
+        months and replicates, and the citizen count the page ran (written out even when it
+        is the default, so a later change of default cannot change the file's meaning)."""
+        overrides = dict(self.overrides)
+        try:
+            overrides["n_citizens"] = (
+                int(n_citizens) if n_citizens is not None else self.resolved()["n_citizens"]
+            )
+        except UserError:
+            pass  # an invalid combination is reported when run; write what the user has
+        return scenario_to_toml(
+            self.name,
+            self.description,
+            overrides,
+            self.seed if seed is None else int(seed),
+            self.steps if steps is None else int(steps),
+            int(reps),
+        )
+
+
+def scenario_points(specs: list[ScenarioSpec], n_citizens: int | None = None) -> list[dict[str, Any]]:
+    """Each scenario's resolved parameters (with the page's citizen count, if given)."""
+    if not 1 <= len(specs) <= 4:
+        raise UserError(f"compare takes 1 to 4 scenarios, got {len(specs)}")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UserError("scenario names must differ: " + ", ".join(names))
+    points = []
+    for spec in specs:
+        point = spec.resolved()
+        if n_citizens is not None:
+            point["n_citizens"] = P.check("n_citizens", n_citizens)
+        points.append(point)
+    return points
 
 
 def run_comparison(
@@ -76,6 +141,7 @@ def run_comparison(
     n_citizens: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Run every scenario ``reps`` times for ``steps`` months, within the app's limits.
 
@@ -92,7 +158,7 @@ def run_comparison(
         f"{len(specs)} scenarios x {int(reps)} replicates x {n:,} citizens x {int(steps)} months",
         "use fewer replicates, citizens or months",
     ):
-        return _run_comparison(specs, reps, steps, seed, n_citizens, progress, cancel)
+        return _run_comparison(specs, reps, steps, seed, n_citizens, progress, cancel, workers)
 
 
 def _run_comparison(
@@ -103,34 +169,82 @@ def _run_comparison(
     n_citizens: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Run every scenario ``reps`` times for ``steps`` months.
 
     Returns the long frame: ``scenario``, ``rep``, ``step`` and every metric.
-    ``progress(done, total)`` counts months over all scenarios.
+    Replicate r of every scenario uses ``SeedSequence(seed, spawn_key=(r,))``,
+    the streams of ``civsim run --reps``. ``progress(done, total)`` counts
+    replicate-months over all scenarios. With ``workers > 1`` the replicates
+    run in chunks on :mod:`civsim.app.workers`' process pool; the frame is
+    identical to ``workers=1``.
     """
-    if not 1 <= len(specs) <= 4:
-        raise UserError(f"compare takes 1 to 4 scenarios, got {len(specs)}")
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise UserError("scenario names must differ: " + ", ".join(names))
-    seeds = [seeding.run_sequence(seed, (r,)) for r in range(reps)]
-    total = len(specs) * steps
+    points = scenario_points(specs, n_citizens)
+    total = len(specs) * reps * steps
+    if workers <= 1:
+        frames = []
+        for i, (spec, point) in enumerate(zip(specs, points, strict=True)):
+            base = i * reps * steps
+
+            def on_month(m: int, base: int = base) -> None:
+                if progress is not None:
+                    progress(base + m * reps, total)
+
+            f = workers_mod.run_chunk(
+                point, 0, reps, steps, seed, on_month, (lambda: cancel.is_set()) if cancel else None
+            )
+            if f is None:
+                raise Cancelled()
+            f.insert(0, "scenario", spec.name)
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+    return _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers)
+
+
+def _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers) -> pd.DataFrame:
+    pool = workers_mod.get_pool(workers)
+    # lcm(scenarios, workers) equal chunks: every worker gets the same share of the work
+    per_scenario = min(reps, pool.workers // math.gcd(len(specs), pool.workers))
+    tasks = [(i, lo, hi) for i in range(len(specs)) for lo, hi in workers_mod.chunks(reps, per_scenario)]
+    total = len(specs) * reps * steps
+    done_months = [0] * len(tasks)
+    lock = threading.Lock()
+
+    def listener(task: int, months: int) -> None:
+        with lock:
+            done_months[task] = months
+            done = sum(m * (hi - lo) for m, (_, lo, hi) in zip(done_months, tasks, strict=True))
+        if progress is not None:
+            progress(done, total)
+
+    job = pool.new_job(listener)
+    try:
+        futures = [pool.submit(job, k, points[i], lo, hi, steps, seed) for k, (i, lo, hi) in enumerate(tasks)]
+        pending = set(futures)
+        while pending:
+            if cancel is not None and cancel.is_set():
+                pool.cancel(job)
+            done, pending = concurrent.futures.wait(pending, timeout=0.1)
+            for fut in done:
+                fut.result()  # raise a worker's error here
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        results = [fut.result() for fut in futures]
+    except concurrent.futures.process.BrokenProcessPool:
+        workers_mod.reset_pool()
+        raise UserError("a worker process stopped unexpectedly; run the comparison again") from None
+    finally:
+        pool.end_job(job)
+    if any(r is None for r in results):
+        raise Cancelled()
     frames = []
     for i, spec in enumerate(specs):
-        point = spec.resolved()
-        if n_citizens is not None:
-            point["n_citizens"] = P.check("n_citizens", n_citizens)
-        model = BatchModel([dict(point) for _ in range(reps)], seeds)
-        for t in range(steps):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            model.step()
-            if progress is not None:
-                progress(i * steps + t + 1, total)
-        f = model.frame().rename(columns={"run": "rep"})
+        f = pd.concat([r for r, (j, _, _) in zip(results, tasks, strict=True) if j == i], ignore_index=True)
         f.insert(0, "scenario", spec.name)
         frames.append(f)
+    if progress is not None:
+        progress(total, total)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -186,23 +300,54 @@ def differences(
     )
 
 
+def verdict(metric: str, lo: float, hi: float) -> str:
+    """'better', 'worse' or '' (interval spans 0, no interval, or no better direction)."""
+    way = BETTER.get(metric, 0)
+    if way == 0 or not (np.isfinite(lo) and np.isfinite(hi)):
+        return ""
+    if lo > 0 or hi < 0:
+        return "better" if (lo > 0) == (way > 0) else "worse"
+    return ""
+
+
 def difference_table(diffs: pd.DataFrame) -> pd.DataFrame:
-    """The table shown on the page: one row per metric and scenario, a column per year."""
+    """The table shown on the page: one row per metric and scenario, a column per year.
+
+    Each cell is the mean difference and its 90% interval, followed by
+    "(better)" or "(worse)" when the interval excludes zero and the measure
+    has a better direction.
+    """
     rows = []
     for (metric, name), g in diffs.groupby(["metric", "scenario"], sort=False):
-        row = {"measure": METRICS.get(metric, metric), "scenario": f"{name} − {g['reference'].iloc[0]}"}
+        row = {
+            "measure": METRICS.get(metric, metric),
+            "unit": UNITS.get(metric, ""),
+            "scenario": f"{name} − {g['reference'].iloc[0]}",
+        }
         for _, r in g.iterrows():
             k = 100 if metric in PERCENT else 1
-            unit = " pp" if metric in PERCENT else ""
             if np.isnan(r["diff"]):
                 cell = "n/a (run shorter)"
             elif np.isnan(r["lo"]):
-                cell = f"{k * r['diff']:+.3f}{unit}"
+                cell = f"{k * r['diff']:+.3f}"
             else:
-                cell = f"{k * r['diff']:+.3f}{unit} [{k * r['lo']:+.3f}, {k * r['hi']:+.3f}]"
+                cell = f"{k * r['diff']:+.3f} [{k * r['lo']:+.3f}, {k * r['hi']:+.3f}]"
+                cue = verdict(metric, r["lo"], r["hi"])
+                if cue:
+                    cell += f" ({cue})"
             row[f"year {int(r['year'])}"] = cell
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def end_means(
+    frame: pd.DataFrame, metrics: tuple[str, ...] = ("outcome_index", "inclusion_gap", "engagement", "trust")
+) -> pd.DataFrame:
+    """Each scenario's mean over replicates at its last month: the "end mean" that
+    ``civsim run FILE`` prints for the downloaded scenario file."""
+    last = frame[frame["step"] == frame["step"].max()]
+    out = last.groupby("scenario", sort=False)[list(metrics)].mean().reset_index()
+    return out
 
 
 def to_csv(frame: pd.DataFrame) -> str:

@@ -31,6 +31,24 @@ INTERVENTION_LABELS: dict[str, str] = {
 }
 """Short labels for the live interventions, used on plots and in the story."""
 
+SHARE_INTERVENTIONS = ("cut_budget", "convene", "fund_networks")
+"""Interventions whose size is a share of the budget (shown as a percentage)."""
+SIZE_WORDS = {"shock_economic": "size", "shock_environmental": "size", "open_coproduction": "openness"}
+
+
+def intervention_size(name: str, value: float) -> str:
+    """An intervention's size as shown to people: '10%', 'size 0.20', 'openness 0.80'."""
+    if name in SHARE_INTERVENTIONS:
+        return f"{100 * float(value):.0f}%"
+    return f"{SIZE_WORDS.get(name, 'value')} {float(value):.2f}"
+
+
+def intervention_text(name: str, value: float) -> str:
+    """Label and size: 'Budget cut 10%', 'Economic shock (size 0.20)'."""
+    label = INTERVENTION_LABELS.get(name, name)
+    size = intervention_size(name, value)
+    return f"{label} {size}" if name in SHARE_INTERVENTIONS else f"{label} ({size})"
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -108,7 +108,7 @@ def narrate(
                 if ch[best] > STEADY:
                     parts.append(f"the biggest gain was in {best} ({_pts(ch[best])})")
                 if ch[worst] < -STEADY:
-                    parts.append(f"the biggest loss in {worst} ({_pts(ch[worst])})")
+                    parts.append(f"the biggest loss was in {worst} ({_pts(ch[worst])})")
                 if parts:
                     s.append(
                         parts[0][0].upper() + parts[0][1:] + ("; " + parts[1] if len(parts) > 1 else "") + "."

@@ -9,12 +9,15 @@ import solara
 from civsim import params as P
 from civsim.app import common
 from civsim.app.common import PlayButton, StatsBar, use_live
-from civsim.app.schema_ui import ParamControls
+from civsim.app.page_setup import DrawerClose
+from civsim.app.schema_ui import ParamControls, parse_seed
 from civsim.app.upload import ScenarioUpload
 from civsim.app.views import ChallengeDiagram, MapAndGraph, OutcomePlots
 from civsim.scenario import Scenario
 
 SPEEDS = {"1 month": 1, "3 months": 3, "1 year": 12}
+DEFAULT_SPEED = "1 year"
+"""Redraw yearly by default: a 10-year run is 10 frames (monthly frames spend most of the time redrawing)."""
 
 
 @solara.component
@@ -27,7 +30,7 @@ def ScenarioPicker(name: str, on_pick, uploaded: Scenario | None, on_upload, big
     solara.Text(
         chosen.description or "", style={"font-size": "1.1rem" if big else "0.85rem", "color": "#333"}
     )
-    ScenarioUpload(on_upload)
+    ScenarioUpload(on_upload).key("upload")
 
 
 @solara.component
@@ -39,6 +42,8 @@ def Explore():
     uploaded, set_uploaded = solara.use_state(None)
     edited, set_edited = solara.use_state(dict(first.params))
     applied, set_applied = solara.use_state(dict(first.params))
+    # the seed, like the parameters, is typed into the sidebar and applied by Reset during a run
+    seed_text, set_seed_text = solara.use_state(str(int(first.seed)))
     seed, set_seed = solara.use_state(int(first.seed))
     horizon, set_horizon = solara.use_state(int(first.steps))
     run_generation, set_run_generation = solara.use_state(0)
@@ -49,6 +54,7 @@ def Explore():
         set_edited(dict(s.params))
         set_applied(dict(s.params))
         set_seed(int(s.seed))
+        set_seed_text(str(int(s.seed)))
         set_horizon(int(s.steps))
         set_run_generation(lambda g: g + 1)
 
@@ -68,29 +74,49 @@ def Explore():
         if not started.current:
             set_applied(new)
 
+    try:
+        typed_seed, seed_error = parse_seed(seed_text), None
+    except ValueError as exc:
+        typed_seed, seed_error = seed, str(exc)
+
     def on_seed(text: str):
+        set_seed_text(text)
         try:
-            set_seed(int(str(text).strip()))
+            new = parse_seed(text)
         except ValueError:
-            pass
+            return  # shown under the box; the run keeps its seed
+        if not started.current:
+            set_seed(new)
 
     def apply_and_reset():
         set_applied(dict(edited))
+        set_seed(typed_seed)
         set_run_generation(lambda g: g + 1)
 
     values = {**P.defaults(), **edited}
     solara.Title("civsim · Explore")
     with solara.Sidebar():
-        with solara.Column(gap="8px"):
+        with solara.Column(gap="8px", classes=["civsim-sidebar"]):
+            DrawerClose.element()
             ScenarioPicker(scenario_name, on_pick, uploaded, on_upload)
             with solara.Row(gap="8px"):
-                solara.InputText("Seed", value=str(seed), on_value=on_seed, dense=True)
+                solara.InputText(
+                    "Seed",
+                    value=seed_text,
+                    on_value=on_seed,
+                    dense=True,
+                    error=seed_error is not None,
+                    continuous_update=True,
+                )
+            if seed_error:
+                solara.Error(seed_error, dense=True, classes=["civsim-seed-error"])
             solara.SliderInt(
                 f"Run for {horizon} months", value=horizon, on_value=set_horizon, min=12, max=480, step=12
             )
             solara.Text("Parameters, grouped by the six strands", style={"font-weight": "bold"})
             ParamControls(values, on_param)
-    ExploreRun(applied, seed, horizon, edited != applied, apply_and_reset, started, run_generation)
+    pending = edited != applied or (seed_error is None and typed_seed != seed)
+    ExploreRun(applied, seed, horizon, pending, apply_and_reset, started, run_generation)
 
 
 @solara.component
@@ -98,7 +124,7 @@ def ExploreRun(
     applied: dict, seed: int, horizon: int, pending: bool, apply_and_reset, started, run_generation: int
 ):
     """Controls, headline numbers, live plots, map, actor graph and the system of challenges."""
-    speed, set_speed = solara.use_state("1 month")
+    speed, set_speed = solara.use_state(DEFAULT_SPEED)
     ls = use_live(applied, seed, horizon, SPEEDS[speed], generation=run_generation)
     started.current = ls.live is not None and (ls.live.month > 0 or ls.playing)
 
@@ -107,7 +133,7 @@ def ExploreRun(
         apply_and_reset()
 
     with solara.Column(gap="12px", classes=["civsim-explore"]):
-        solara.HTML(tag="h2", unsafe_innerHTML="Explore: what happens if…")
+        solara.HTML(tag="h1", unsafe_innerHTML="Explore: what happens if…")
         with solara.Row(
             gap="8px", style={"flex-wrap": "wrap", "align-items": "center"}, classes=["civsim-controls"]
         ):
@@ -132,7 +158,7 @@ def ExploreRun(
                 )
         if pending:
             solara.Warning(
-                "Parameters changed during the run: press Reset to start a new run with them.",
+                "Parameters or seed changed during the run: press Reset to start a new run with them.",
                 classes=["civsim-pending"],
                 dense=True,
             )
@@ -147,6 +173,12 @@ def ExploreRun(
         StatsBar(snap)
         if ls.playing:
             solara.ProgressLinear(value=100 * snap.month / max(1, horizon))
+        if snap.interventions or len(snap.frame) > 1:
+            solara.Text(
+                "Charts: hover for values, click a legend entry to hide it (double-click: only it), "
+                "drag to zoom, camera icon for a PNG.",
+                style={"font-size": "0.85rem", "color": "#374151"},
+            )
         OutcomePlots(snap, run_id=id(ls.live), horizon=horizon)
         MapAndGraph(snap)
         with solara.Details("The system of challenges (causal-loop diagram)"):

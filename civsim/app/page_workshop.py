@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (CSS, JavaScript and plotly figure literals read better unbroken)
 """Workshop (``/workshop``): large, step by step, live interventions, loops and the story."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ import solara
 
 from civsim.app import common
 from civsim.app.common import PlayButton, StatsBar, use_live
-from civsim.app.live import INTERVENTION_LABELS
+from civsim.app.live import intervention_size, intervention_text
 from civsim.app.upload import ScenarioUpload
 from civsim.app.views import ChallengeDiagram, OutcomePlots, Story
 from civsim.scenario import Scenario
@@ -67,15 +68,58 @@ INTERVENTIONS: list[tuple[str, str, str, float, float, float]] = [
 ]
 
 
+SLIDER_NAMES = {
+    "cut_budget": "Size of the budget cut",
+    "shock_economic": "Size of the economic shock",
+    "shock_environmental": "Size of the environmental shock",
+    "convene": "Share of the budget for convening",
+    "fund_networks": "Share of the budget for networks",
+    "open_coproduction": "Openness to co-production",
+}
+"""Each intervention's size slider has its own name (screen readers list them by name)."""
+
+WORKSHOP_CSS = """
+.civsim-workshop-grid { display: grid; grid-template-columns: minmax(0, 430px) minmax(0, 1fr); gap: 12px;
+  align-items: start; }
+.civsim-workshop-grid > * { min-width: 0; }
+.civsim-iv-grid { display: grid; grid-template-columns: 1fr 1fr; gap: 6px; }
+.civsim-iv-grid .civsim-panel { padding: 4px 8px 0 8px !important; }
+.civsim-iv-grid .v-input__control { min-height: 0; height: 26px; }
+.civsim-iv-grid .v-slider { min-height: 26px; }
+.civsim-workshop .civsim-stats { gap: 6px !important; }
+.civsim-workshop h1 { font-size: 1.3rem !important; }
+.civsim-workshop h2 { font-size: 1.2rem !important; margin: 2px 0 !important; }
+.civsim-workshop .civsim-stat { min-width: 0; flex: 1 1 28%; padding: 3px 8px; }
+.civsim-workshop .civsim-stat-label { font-size: 0.85rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.civsim-workshop .civsim-stat-value { font-size: 1.3rem; white-space: nowrap; }
+.civsim-workshop .civsim-intervene.v-btn { min-height: 36px; font-size: 0.98rem !important; padding: 2px 8px !important; }
+.civsim-workshop .civsim-run-controls .v-btn { min-height: 40px !important; height: 40px !important; padding: 0 10px;
+  font-size: 1rem !important; }
+.civsim-workshop .civsim-iv-grid .v-input { margin-top: 0; padding-top: 0; }
+.civsim-workshop .civsim-iv-grid .v-input__slot { margin-bottom: 0; }
+.civsim-workshop .civsim-iv-grid .v-messages { display: none; }
+.civsim-workshop .civsim-iv-grid .v-label { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); }
+.civsim-iv-size { font-size: 0.95rem; color: #1f2937; }
+@media (max-width: 960px) {
+  .civsim-workshop-grid { grid-template-columns: minmax(0, 1fr); }
+}
+@media (max-width: 600px) {
+  .civsim-iv-grid { grid-template-columns: 1fr; }
+}
+"""
+
+
 @solara.component
 def InterventionButton(
     name: str, text: str, help_text: str, default: float, lo: float, hi: float, on_apply, disabled: bool
 ):
+    """One intervention: the button says what it does and its size; the slider sets the size."""
     value, set_value = solara.use_state(default)
-    unit = "" if name == "open_coproduction" or name.startswith("shock") else f" ({round(100 * value)}%)"
-    with solara.Div(classes=["civsim-panel", f"civsim-iv-{name}"], style={"padding": "10px"}):
+    size = intervention_size(name, value)
+    with solara.Div(classes=["civsim-panel", f"civsim-iv-{name}"]):
         solara.Button(
-            f"{text}{unit}",
+            f"{text}: {size}",
             color="deep-purple",
             dark=True,
             on_click=lambda: on_apply(name, value),
@@ -83,8 +127,15 @@ def InterventionButton(
             classes=["civsim-intervene", f"civsim-intervene-{name}"],
             style={"width": "100%"},
         )
-        solara.Text(help_text, style={"font-size": "1rem", "color": "#444"})
-        solara.SliderFloat("strength", value=value, on_value=set_value, min=lo, max=hi, step=0.01)
+        solara.SliderFloat(
+            SLIDER_NAMES.get(name, name),
+            value=value,
+            on_value=set_value,
+            min=lo,
+            max=hi,
+            step=0.01,
+            thumb_label=False,
+        )
 
 
 @solara.component
@@ -112,24 +163,25 @@ def Workshop():
         ls.reset()
 
     solara.Title("civsim · Workshop")
-    with solara.Column(gap="14px", classes=["civsim-big", "civsim-workshop"]):
+    solara.Style(WORKSHOP_CSS)
+    snap = ls.snapshot
+    with solara.Column(gap="8px", classes=["civsim-big", "civsim-workshop"]):
         solara.HTML(tag="h1", unsafe_innerHTML="Workshop: how choices ripple through a locality")
-        with solara.Columns([1, 2]):
-            with solara.Div(classes=["civsim-panel"], style={"padding": "14px"}):
-                solara.HTML(tag="h2", unsafe_innerHTML="1 · Choose a story")
+        with solara.Div(classes=["civsim-workshop-grid"]):
+            with solara.Column(gap="8px", classes=["civsim-workshop-controls"]):
                 names = common.preset_names()
                 values = names + (
                     [uploaded.name] if uploaded is not None and uploaded.name not in names else []
                 )
                 solara.Select(
-                    "Scenario", values=values, value=scenario.name, on_value=pick, classes=["civsim-preset"]
+                    "1 · Choose a story (scenario)",
+                    values=values,
+                    value=scenario.name,
+                    on_value=pick,
+                    dense=True,
+                    classes=["civsim-preset"],
                 )
-                solara.Text(scenario.description, style={"font-size": "1.2rem"})
-                with solara.Details("Load your own scenario file"):
-                    ScenarioUpload(on_upload)
-            with solara.Div(classes=["civsim-panel"], style={"padding": "14px"}):
-                solara.HTML(tag="h2", unsafe_innerHTML="2 · Run it, a month or a year at a time")
-                with solara.Row(gap="10px", style={"flex-wrap": "wrap"}):
+                with solara.Row(gap="6px", style={"flex-wrap": "wrap"}, classes=["civsim-run-controls"]):
                     PlayButton(ls, horizon, "Play")
                     solara.Button(
                         "+1 month",
@@ -154,44 +206,44 @@ def Workshop():
                     solara.Error(ls.error, classes=["civsim-error"])
                 if ls.message:
                     solara.Error(ls.message, classes=["civsim-error"])
-                if ls.snapshot is not None:
-                    StatsBar(ls.snapshot)
-
-        solara.HTML(tag="h2", unsafe_innerHTML="3 · Intervene while it runs")
-        solara.Text(
-            "Each intervention is marked on the plots (dashed purple line, numbered) and told in the story.",
-            style={"font-size": "1.1rem"},
-        )
-        with solara.Columns([1, 1, 1]):
-            for name, text, help_text, default, lo, hi in INTERVENTIONS:
-                InterventionButton(name, text, help_text, default, lo, hi, ls.intervene, ls.live is None).key(
-                    name
-                )
-        snap = ls.snapshot
+                if snap is not None:
+                    StatsBar(snap)
+                solara.HTML(tag="h2", unsafe_innerHTML="2 · Intervene while it runs")
+                with solara.Div(classes=["civsim-iv-grid"]):
+                    for name, text, help_text, default, lo, hi in INTERVENTIONS:
+                        InterventionButton(
+                            name, text, help_text, default, lo, hi, ls.intervene, ls.live is None
+                        ).key(name)
+                with solara.Details("What each intervention does"):
+                    for _name, text, help_text, *_ in INTERVENTIONS:
+                        solara.Text(
+                            f"{text}: {help_text}", classes=["civsim-help"], style={"display": "block"}
+                        )
+            with solara.Column(gap="6px", classes=["civsim-workshop-main"]):
+                if snap is not None:
+                    OutcomePlots(snap, run_id=id(ls.live), big=True, which=("main",), horizon=horizon)
+                    if snap.interventions:
+                        done = "; ".join(
+                            f"{i + 1}. {intervention_text(n, v)} (month {m})"
+                            for i, (m, n, v) in enumerate(snap.interventions)
+                        )
+                        solara.Text(
+                            f"Interventions so far: {done}",
+                            classes=["civsim-iv-list"],
+                            style={"font-size": "1.1rem", "display": "block"},
+                        )
+                solara.Text(scenario.description, style={"font-size": "1.05rem", "display": "block"})
         if snap is None:
             return
-        if snap.interventions:
-            done = "; ".join(
-                f"{i + 1}. {INTERVENTION_LABELS.get(n, n)} (month {m})"
-                for i, (m, n, _) in enumerate(snap.interventions)
-            )
-            solara.Text(
-                f"Interventions so far: {done}", classes=["civsim-iv-list"], style={"font-size": "1.1rem"}
-            )
-
-        solara.HTML(tag="h2", unsafe_innerHTML="4 · See what happened, and why")
+        solara.HTML(tag="h2", unsafe_innerHTML="3 · See what happened, and why")
         with solara.lab.Tabs(value=tab, on_value=set_tab, grow=True):
             solara.lab.Tab("What happened")
             solara.lab.Tab("System of challenges")
             solara.lab.Tab("The story, year by year")
         if tab == 0:
-            with solara.Columns([3, 2]):
+            with solara.Div(classes=["civsim-row"]):
                 OutcomePlots(
-                    snap,
-                    run_id=id(ls.live),
-                    big=True,
-                    which=("domain", "group", "engagement"),
-                    horizon=horizon,
+                    snap, run_id=id(ls.live), big=True, which=("domain", "engagement"), horizon=horizon
                 )
                 with solara.Column():
                     solara.HTML(tag="h2", unsafe_innerHTML="Latest year")
@@ -200,3 +252,5 @@ def Workshop():
             ChallengeDiagram(snap, big=True)
         else:
             Story(snap, newest_first=False)
+        with solara.Details("Load your own scenario file"):
+            ScenarioUpload(on_upload).key("upload")

@@ -9,6 +9,7 @@ component builds its own, so every browser session is separate.
 from __future__ import annotations
 
 import solara
+import solara.server.settings
 
 from civsim.app.common import APP_TITLE, PAGE_CSS, one_line
 from civsim.app.page_agents import Agents
@@ -16,11 +17,22 @@ from civsim.app.page_compare import Compare
 from civsim.app.page_explore import Explore
 from civsim.app.page_join import Join  # workshop rooms (issue 14)
 from civsim.app.page_room import Room  # workshop rooms (issue 14)
+from civsim.app.page_setup import PageSetup
 from civsim.app.page_strategy import Strategy
 from civsim.app.page_workshop import Workshop
 
-NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents (Mesa)")]
-NAV.append(("/strategy", "Strategy"))
+# Solara's "This website runs on Solara" badge sits over the pages' controls
+solara.server.settings.theme.show_banner = False
+
+NAV = [
+    ("/", "Explore"),
+    ("/compare", "Compare"),
+    ("/workshop", "Workshop"),
+    ("/strategy", "Strategy"),
+    ("/room", "Room"),
+    ("/agents", "Agents"),
+]
+"""The navigation bar: (path, label). A new page adds one entry here and one Route below."""
 
 
 @solara.component
@@ -39,6 +51,7 @@ def Guard(children=[]):  # noqa: B006
 def Layout(children=[]):  # noqa: B006 (solara's layout signature)
     route_current, routes = solara.use_route()
     solara.Style(PAGE_CSS)
+    PageSetup.element()
     with solara.AppLayout(
         children=[Guard(children=children)], navigation=False, title=APP_TITLE, color="#1b4965"
     ):
@@ -60,7 +73,7 @@ routes = [
     solara.Route(path="/", component=Explore, label="Explore", layout=Layout),
     solara.Route(path="compare", component=Compare, label="Compare"),
     solara.Route(path="workshop", component=Workshop, label="Workshop"),
-    solara.Route(path="agents", component=Agents, label="Agents (Mesa)"),
+    solara.Route(path="agents", component=Agents, label="Agents"),
     solara.Route(path="strategy", component=Strategy, label="Strategy"),
     solara.Route(path="room", component=Room, label="Room"),
     solara.Route(path="join", component=Join, label="Join"),

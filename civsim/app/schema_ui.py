@@ -94,6 +94,57 @@ def format_value(p: P.Param, value: Any) -> str:
     return str(value)
 
 
+def number(x: float | int | None) -> str:
+    """A limit as people write it: 2,000,000 rather than 2e+06; 0.5 rather than 0.500000."""
+    if x is None:
+        return "no limit"
+    if float(x).is_integer() and abs(x) >= 1:
+        return f"{int(x):,}"
+    return f"{float(x):g}"
+
+
+def allowed_text(p: P.Param) -> str:
+    """What ``p`` accepts, in words: 'a whole number from 10 to 2,000,000'."""
+    if p.type in ("int", "float") and p.min is not None and p.max is not None:
+        kind = "a whole number" if p.type == "int" else "a number"
+        return f"{kind} from {number(p.min)} to {number(p.max)}"
+    return p.allowed()
+
+
+def check_value(name: str, value: Any, label: str | None = None) -> Any:
+    """:func:`civsim.params.check`, with the page's wording when the value is refused.
+
+    Raises
+    ------
+    civsim.params.ParamError
+        "Citizens = 'abc' is not allowed: expected a whole number from 10 to 2,000,000".
+    """
+    try:
+        return P.check(name, value)
+    except P.ParamError:
+        p = P.SCHEMA.get(name)
+        if p is None:
+            raise
+        shown = value.strip() if isinstance(value, str) else value
+        raise P.ParamError(
+            f"{label or pretty_name(name)} = {shown!r} is not allowed: expected {allowed_text(p)}"
+        ) from None
+
+
+def parse_seed(text: str) -> int:
+    """A seed typed by a person: a whole number from 0 to 2**63 - 1.
+
+    Raises
+    ------
+    ValueError
+        With one line saying what was typed and what is allowed.
+    """
+    raw = str(text).strip()
+    if not raw.isdigit() or int(raw) > 2**63 - 1:
+        raise ValueError(f"Seed {raw!r} is not allowed: expected a whole number from 0 to {2**63 - 1:,}")
+    return int(raw)
+
+
 def label_for(p: P.Param, value: Any) -> str:
     unit = f" {p.unit}" if p.unit and p.unit not in ("switch", "kind") else ""
     return f"{pretty_name(p.name)}: {format_value(p, value)}{unit}"
@@ -129,15 +180,23 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
     """One parameter: its control, current value and help text."""
     error, set_error = solara.use_state(None)
     kind = control_kind(p)
+    # The slider is not a controlled widget: a controlled one is reset to the value of the last
+    # render at each browser event and then set again by the next render, and under quick arrow
+    # presses those two messages drag it back (20 presses added 0.05, not 0.20). Its value is set
+    # from here only when ``value`` comes from elsewhere (a preset, an upload, Reset), never when
+    # it is a value the slider itself sent.
+    sent = solara.use_ref([])
+    syncing = solara.use_ref(False)
 
     def set_value(new):
         try:
-            checked = P.check(p.name, snap(p, new) if kind in ("slider", "int_slider") else new)
+            checked = check_value(p.name, snap(p, new) if kind in ("slider", "int_slider") else new)
         except (P.ParamError, ValueError) as e:
             set_error(str(e))
             return
         set_error(None)
-        on_change(p.name, checked)
+        if checked != value:
+            on_change(p.name, checked)
 
     with solara.Column(gap="0px", classes=["civsim-param", f"civsim-param-{p.name}"]):
         label = label_for(p, value)
@@ -154,9 +213,16 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
         else:
             step = 1 if kind == "int_slider" else slider_step(p)
             solara.Text(label, classes=["civsim-param-label"])
-            v.Slider(
-                v_model=value,
-                on_v_model=set_value,
+
+            def on_slide(new):
+                if syncing.current:  # our own setting of the value below, not the user's
+                    return
+                sent.current = [*sent.current[-200:], snap(p, new)]
+                set_value(new)
+
+            slider = v.Slider(
+                label=label,  # the slider's accessible name; shown above as text (CSS hides this copy)
+                on_v_model=on_slide,
                 min=p.min,
                 max=p.max,
                 step=step,
@@ -165,6 +231,20 @@ def ParamControl(p: P.Param, value: Any, on_change: Callable[[str, Any], None], 
                 thumb_label=False,
                 class_="civsim-slider",
             )
+
+            def sync():
+                if value in sent.current:
+                    return
+                sent.current = []
+                widget = solara.get_widget(slider)
+                if widget.v_model != value:
+                    syncing.current = True
+                    try:
+                        widget.v_model = value
+                    finally:
+                        syncing.current = False
+
+            solara.use_effect(sync, [value])
         size = "1rem" if big else "0.8rem"
         solara.Text(p.help, style={"font-size": size, "color": "#555", "line-height": "1.2"})
         if error:

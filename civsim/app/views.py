@@ -8,6 +8,7 @@ import html
 import solara
 
 from civsim.app import drawings, plots
+from civsim.app.charts import PlotlyChart
 from civsim.app.common import SvgView, safe_draw
 from civsim.app.live import Snapshot
 from civsim.app.narrative import narrate
@@ -18,103 +19,72 @@ def _key(snap: Snapshot, big: bool, run_id: int) -> tuple:
 
 
 @solara.component
-def Chart(make, key: tuple, ref: str):
-    """An SVG chart, rebuilt only when ``key`` changes."""
-    svg, err = solara.use_memo(lambda: safe_draw(make), [key])
+def Chart(make, key: tuple, ref: str, label: str = ""):
+    """An interactive chart (plotly.js), its figure rebuilt only when ``key`` changes."""
+    fig, err = solara.use_memo(lambda: safe_draw(make), [key])
     with solara.Div(classes=["civsim-panel", f"civsim-plot-{ref}"]):
         if err:
             solara.Error(err)
-        elif svg is not None:
-            SvgView(svg, max_width="100%")
+        elif fig is not None:
+            title = fig.get("layout", {}).get("title", {}).get("text", ref)
+            PlotlyChart(fig, label or f"Chart: {title}", revision=hash(key) & 0xFFFFFFF)
 
 
 def outcome_figures(
-    snap: Snapshot, big: bool, which: tuple[str, ...], horizon: int | None = None
+    snap: Snapshot, big: bool, which: tuple[str, ...], horizon: int | None = None, run_id: int = 0
 ) -> list[tuple[str, object]]:
-    """(ref, figure factory) for each live plot asked for in ``which``."""
+    """(ref, figure factory) for each live chart asked for in ``which``."""
     f, iv, groups = snap.frame, snap.interventions, list(snap.groups)
-    xmax = (horizon or 0) / 12.0
-    out = []
-    for ref in which:
-        if ref == "domain":
-            cols = ["outcome_index"] + [f"outcome_{d}" for d in snap.domains]
-            labels = ["index (all)"] + list(snap.domains)
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        cols,
-                        labels,
-                        "Valued-outcome index by domain",
-                        "index (0-1)",
-                        iv,
-                        big,
-                        emphasise=["outcome_index"],
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "group":
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        [f"outcome_index_{g}" for g in groups],
-                        groups,
-                        "Outcome index by group (and inclusion gap)",
-                        "index (0-1)",
-                        iv,
-                        big,
-                        twin=("inclusion_gap", "inclusion gap"),
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "engagement":
-            cols = ["engagement"] + [f"engagement_{g}" for g in groups] + ["trust", "coordination_density"]
-            labels = (
-                ["engagement (all)"] + [f"engagement, {g}" for g in groups] + ["trust", "agency coordination"]
-            )
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        cols,
-                        labels,
-                        "Engagement, trust and coordination",
-                        "share / index",
-                        iv,
-                        big,
-                        ylim=(0, 1),
-                        xmax=xmax,
-                    ),
-                )
-            )
-        elif ref == "budget":
-            out.append(
-                (
-                    ref,
-                    functools.partial(
-                        plots.line_figure,
-                        f,
-                        ["budget"],
-                        ["council budget (per citizen per year)"],
-                        "Budget and value for money",
-                        "budget",
-                        iv,
-                        big,
-                        twin=("gain_per_spend", "outcome gain per unit spent"),
-                        xmax=xmax,
-                    ),
-                )
-            )
-    return out
+    common = {"interventions": iv, "big": big, "xmax": (horizon or 0) / 12.0, "uirevision": run_id}
+    specs = {
+        "domain": lambda: plots.line_figure(
+            f,
+            ["outcome_index"] + [f"outcome_{d}" for d in snap.domains],
+            ["index (all)"] + list(snap.domains),
+            "Valued-outcome index by domain",
+            "index (0-1)",
+            emphasise=["outcome_index"],
+            **common,
+        ),
+        "main": lambda: plots.line_figure(
+            f,
+            ["outcome_index"] + [f"outcome_index_{g}" for g in groups],
+            ["everyone"] + groups,
+            "Valued-outcome index: everyone and by group",
+            "index (0-1)",
+            emphasise=["outcome_index"],
+            twin=("inclusion_gap", "inclusion gap"),
+            **common,
+        ),
+        "group": lambda: plots.line_figure(
+            f,
+            [f"outcome_index_{g}" for g in groups],
+            groups,
+            "Outcome index by group (and inclusion gap)",
+            "index (0-1)",
+            twin=("inclusion_gap", "inclusion gap"),
+            **common,
+        ),
+        "engagement": lambda: plots.line_figure(
+            f,
+            ["engagement"] + [f"engagement_{g}" for g in groups] + ["trust", "coordination_density"],
+            ["engagement (all)"] + [f"engagement, {g}" for g in groups] + ["trust", "agency coordination"],
+            "Engagement, trust and coordination",
+            "share / index",
+            ylim=(0, 1),
+            **common,
+        ),
+        "budget": lambda: plots.line_figure(
+            f,
+            ["budget"],
+            ["council budget (per citizen per year)"],
+            "Budget and value for money",
+            "budget",
+            twin=("gain_per_spend", "outcome gain per unit spent"),
+            **common,
+        ),
+    }
+    return [(ref, specs[ref]) for ref in which if ref in specs]
 
 
 @solara.component
@@ -129,12 +99,11 @@ def OutcomePlots(
     inclusion gap), engagement and trust, and the budget. Shocks (dotted red)
     and interventions (dashed purple, numbered) are marked."""
     k = _key(snap, big, run_id)
-    figs = outcome_figures(snap, big, which, horizon)
-    cols_n = 1 if big else 2
-    for i in range(0, len(figs), cols_n):
-        with solara.Columns([1] * cols_n):
-            for ref, make in figs[i : i + cols_n]:
-                Chart(make, k + (ref, horizon), ref)
+    figs = outcome_figures(snap, big, which, horizon, run_id)
+    # side by side where there is room, one under the other on narrow screens
+    with solara.Div(classes=["civsim-row", "civsim-charts"] + (["civsim-charts-big"] if big else [])):
+        for ref, make in figs:
+            Chart(make, k + (ref, horizon), ref)
 
 
 @solara.component
@@ -154,7 +123,7 @@ def MapAndGraph(snap: Snapshot, big: bool = False):
             big=big,
         )
     )
-    with solara.Columns([1, 1]):
+    with solara.Div(classes=["civsim-row"]):
         with solara.Div(classes=["civsim-panel"]):
             solara.Text(
                 "Neighbourhoods: outcome index now",
@@ -177,16 +146,32 @@ def MapAndGraph(snap: Snapshot, big: bool = False):
                 SvgView(svg, classes=["civsim-graph-view"])
 
 
+def _challenge_structure(domains: tuple[str, ...], cross_impact) -> tuple[dict, list]:
+    edges = drawings.challenge_edges(domains, cross_impact)
+    return edges, drawings.find_loops(edges, 3)
+
+
+@functools.lru_cache(maxsize=2)
+def _actor_loops_svg(big: bool) -> str:
+    """The actors' loops diagram (fixed: drawn once per server)."""
+    loops = drawings.find_loops(drawings.ACTOR_LOOP_EDGES, 5)
+    return drawings.cld_svg(drawings.ACTOR_LOOP_NODES, drawings.ACTOR_LOOP_EDGES, big=big, loops=loops)
+
+
 @solara.component
 def ChallengeDiagram(snap: Snapshot, big: bool = False, show_actor_loops: bool = True):
     """The system of challenges as a causal-loop diagram, plus the actors' loops."""
-    edges = drawings.challenge_edges(snap.domains, snap.cross_impact)
-    loops = drawings.find_loops(edges, 3)
-    svg, err = safe_draw(
-        lambda: drawings.cld_svg(list(snap.domains), edges, snap.domain_values(), big=big, loops=loops)
+    # the links and loops depend only on the run's cross-impact matrix: found once per run
+    edges, loops = solara.use_memo(
+        lambda: _challenge_structure(snap.domains, snap.cross_impact),
+        [snap.domains, snap.cross_impact.tobytes()],
     )
-    actor_loops = drawings.find_loops(drawings.ACTOR_LOOP_EDGES, 5)
-    with solara.Columns([1, 1] if show_actor_loops else [1]):
+    levels = {d: round(v, 2) for d, v in snap.domain_values().items()}  # as shown: redraw when they change
+    svg, err = solara.use_memo(
+        lambda: safe_draw(lambda: drawings.cld_svg(list(snap.domains), edges, levels, big=big, loops=loops)),
+        [repr(sorted(levels.items())), len(edges), big],
+    )
+    with solara.Div(classes=["civsim-row"]):
         with solara.Div(classes=["civsim-panel", "civsim-cld-challenges"]):
             solara.Text(
                 "The system of challenges",
@@ -225,12 +210,7 @@ def ChallengeDiagram(snap: Snapshot, big: bool = False, show_actor_loops: bool =
                         "margin-bottom": "6px",
                     },
                 )
-                SvgView(
-                    drawings.cld_svg(
-                        drawings.ACTOR_LOOP_NODES, drawings.ACTOR_LOOP_EDGES, big=big, loops=actor_loops
-                    ),
-                    max_width="640px",
-                )
+                SvgView(_actor_loops_svg(big), max_width="640px")
 
 
 @solara.component

@@ -105,13 +105,33 @@ def chromium():
         browser.close()
 
 
+def close_network(ctx) -> list[str]:
+    """Refuse every request that leaves the app's server (the page must work offline).
+
+    Returns the list the refused urls are appended to.
+    """
+    refused: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            return r.continue_()
+        refused.append(url)
+        return r.abort()
+
+    ctx.route("**/*", route)
+    return refused
+
+
 @pytest.fixture()
 def open_page(chromium, app_server):
-    """Open a path of the app in a fresh browser context (a new session); closed after the test."""
+    """Open a path of the app in a fresh browser context (a new session), with the network
+    closed beyond the app's server; closed after the test. ``viewport`` picks the screen size."""
     contexts = []
 
-    def opener(path: str, ready: str):
-        ctx = chromium.new_context(viewport=VIEWPORT, accept_downloads=True)
+    def opener(path: str, ready: str, viewport: dict | None = None):
+        ctx = chromium.new_context(viewport=viewport or VIEWPORT, accept_downloads=True)
+        refused = close_network(ctx)
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(60_000)
@@ -120,6 +140,7 @@ def open_page(chromium, app_server):
         page.goto(app_server + path)
         page.wait_for_selector(ready, timeout=90_000)
         page.js_errors = errors  # type: ignore[attr-defined]
+        page.refused = refused  # type: ignore[attr-defined]
         return page
 
     yield opener

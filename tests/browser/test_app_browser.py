@@ -84,7 +84,7 @@ def test_explore_slider_run_and_pause(open_page, screenshot_dir):
     assert month(page) == stopped >= 12
     assert stat(page, "outcome") != outcome0
     # live views: a line per series, one hexagon per neighbourhood, the actor graph
-    assert page.locator(".civsim-plot-domain polyline").count() >= 9
+    assert page.locator(".civsim-plot-domain .scatterlayer .trace").count() >= 9
     assert page.locator(".civsim-map .civsim-hood").count() == 6
     networks = int(page.get_attribute(".civsim-graph", "data-networks"))
     assert networks > 0 and page.locator(".civsim-graph .civsim-node-network").count() == networks
@@ -136,7 +136,7 @@ def test_workshop_live_interventions(open_page, screenshot_dir):
     new_budget = float(wait_text_change(page, STAT.format("budget"), f"{budget:.2f}"))
     assert new_budget == pytest.approx(0.9 * budget, abs=0.006)
     page.wait_for_selector(".civsim-iv-list")
-    assert "1. Budget cut (month 12)" in page.inner_text(".civsim-iv-list")
+    assert "1. Budget cut 10% (month 12)" in page.inner_text(".civsim-iv-list")
 
     # intervene while the model is playing
     page.click(".civsim-run")
@@ -150,13 +150,15 @@ def test_workshop_live_interventions(open_page, screenshot_dir):
     page.wait_for_selector(".civsim-run:has-text('Play')")
     time.sleep(1.0)
     shock_month = int(
-        re.search(r"2\. Economic shock \(month (\d+)\)", page.inner_text(".civsim-iv-list")).group(1)
+        re.search(
+            r"2\. Economic shock \(size 0\.20\) \(month (\d+)\)", page.inner_text(".civsim-iv-list")
+        ).group(1)
     )
     assert shock_month >= 15
 
-    # both are marked on the plots
-    assert page.locator(".civsim-plot-domain .civsim-marker").count() == 2
-    assert "1. Budget cut" in page.inner_text(".civsim-plot-domain")
+    # both are marked on the main chart, numbered
+    page.wait_for_function("() => document.querySelectorAll('.civsim-plot-main .annotation').length === 2")
+    assert page.locator(".civsim-plot-main .annotation-text", has_text="2").count() == 1
     shoot(page, screenshot_dir, "workshop", 1700)
 
     # the story names them, with the run's own numbers
@@ -176,7 +178,7 @@ def test_workshop_live_interventions(open_page, screenshot_dir):
     page.wait_for_selector(".civsim-cld-challenges svg")
     assert int(page.get_attribute(".civsim-cld-challenges svg", "data-links")) > 5
     assert page.locator(".civsim-cld-challenges [data-sign='−']").count() >= 1
-    page.locator("text=4 · See what happened, and why").scroll_into_view_if_needed()
+    page.locator("text=3 · See what happened, and why").scroll_into_view_if_needed()
     page.evaluate("document.querySelector('.civsim-cld-challenges').scrollIntoView()")
     shoot(page, screenshot_dir, "workshop-loops", 1300)
     no_traceback(page)
@@ -186,16 +188,16 @@ def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
     page.click(".civsim-compare-run")
-    table = page.wait_for_selector(".civsim-diffs table", timeout=120_000)
+    table = page.wait_for_selector("table.civsim-diff-table", timeout=120_000)
     header = table.inner_text()
     assert "year 5" in header and "year 10" in header
-    rows = page.locator(".civsim-diffs tbody tr")
+    rows = page.locator("table.civsim-diff-table tbody tr")
     assert rows.count() >= 8
     assert re.search(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", rows.first.inner_text())
     info = page.inner_text(".civsim-result-info")
     seconds = float(re.search(r"computed in ([\d.]+) s", info).group(1))
     assert "2 scenarios × 16 replicates × 120 months × 300 citizens" in info
-    assert page.locator(".civsim-bands .civsim-band").count() == 2
+    assert page.locator(".civsim-plot-bands .scatterlayer .trace").count() == 6  # 2 x (lo, hi, mean)
     shoot(page, screenshot_dir, "compare", 1500)
 
     with page.expect_download() as dl:
@@ -211,7 +213,8 @@ def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     toml_path = tmp_path / dl.value.suggested_filename
     dl.value.save_as(toml_path)
     back = load_scenario(str(toml_path))
-    assert back.params == load_scenario("austerity").params
+    assert back.params == {**load_scenario("austerity").params, "n_citizens": 300}
+    assert (back.seed, back.steps, back.replicates) == (0, 120, 16)
     assert seconds < 60
 
 
