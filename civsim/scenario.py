@@ -225,7 +225,7 @@ def _extends(parent: Any, source: str, seen: tuple[str, ...], presets_only: bool
                 f"{source}: extends = {_short(parent)} is not allowed: an uploaded scenario may extend "
                 f"only a preset, by name ({', '.join(presets)})"
             )
-        return load_scenario(parent, seen, presets_only=True)
+        return load_scenario(parent, seen)  # a shipped preset is trusted, files and all
     if not isinstance(parent, str) or not parent.strip():
         raise UserError(
             f"{source}: extends = {_short(parent)} is not allowed: expected a preset name "

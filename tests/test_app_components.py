@@ -295,7 +295,7 @@ def test_compare_overrides_line_keeps_its_place():
     # the line is there (empty) even with no overrides, so the upload below it keeps its message
     page = Page(Compare())
     lines = [" ".join(map(str, w.children)).strip() for w in page.all("civsim-overrides")]
-    assert sorted(lines)[0] == "" and "austerity_rate" in sorted(lines)[1], lines  # baseline: none
+    assert sorted(lines)[0] == "" and "budget_path" in sorted(lines)[1], lines  # baseline: none
 
 
 def test_compare_rerun_does_not_start_at_a_stale_100_percent():

@@ -163,7 +163,7 @@ def test_run_scenario_file_with_set_seed_and_citizens(tmp_path):
         p["n_citizens"] == 300
         and p["trust_rate"] == 0.1
         and p["outreach"] == 0.4
-        and p["austerity_rate"] == -0.047
+        and p["budget_path"][6] == 0.808
     )
     assert len(pd.read_csv(tmp_path / "o" / "timeseries.csv")) == 7
 

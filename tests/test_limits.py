@@ -214,7 +214,7 @@ def test_bogus_hidden_engine_is_one_line(tmp_path):
 def test_app_comparison_over_the_per_job_limit_is_refused_before_running(monkeypatch):
     from civsim.app import comparison
 
-    monkeypatch.setattr(comparison, "BatchModel", lambda *a, **k: pytest.fail("a model was built"))
+    monkeypatch.setattr(comparison, "_run_comparison", lambda *a, **k: pytest.fail("a model was built"))
     specs = [comparison.ScenarioSpec("a"), comparison.ScenarioSpec("b")]
     with pytest.raises(limits.MemoryBudgetError, match="allows 1 GB per run"):
         comparison.run_comparison(specs, 16, 120, n_citizens=2_000_000)

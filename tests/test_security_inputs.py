@@ -47,7 +47,7 @@ def victim(tmp_path):
 
 def test_upload_may_extend_a_preset_by_name():
     s = upload('extends = "austerity"\n[params]\noutreach = 0.5\n')
-    assert s.params["outreach"] == 0.5 and "austerity_rate" in s.params
+    assert s.params["outreach"] == 0.5 and "budget_path" in s.params
 
 
 def test_upload_cannot_read_server_files_and_every_refusal_is_the_same(victim, tmp_path, monkeypatch):

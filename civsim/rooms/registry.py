@@ -194,7 +194,7 @@ class Room:
             "domains": tuple(m.domains),
             "groups": tuple(g.group_names),
             "round": min(g.round_no, g.n_rounds),
-            "params": {k: float(v[0]) for k, v in m.P.items()},
+            "params": {k: float(v[0]) for k, v in m.P.items() if v.ndim == 1},
         }
 
     def _build_view(self) -> RoomView:
