@@ -19,7 +19,7 @@ STEPS = 120
 @pytest.mark.parametrize("citizens", [2_000, 10_000])
 def test_mesa_engine(benchmark, citizens):
     """Mesa engine, default scenario, 120 months."""
-    p = resolve({"n_citizens": citizens})
+    p = resolve({"n_citizens": citizens, "burn_in": 0})
     warm_up("mesa")
     benchmark.extra_info["citizen_steps"] = citizens * STEPS
     benchmark.pedantic(lambda: CivicModel(p, seed=0).run(STEPS), rounds=1, iterations=1)
@@ -29,7 +29,7 @@ def test_mesa_engine(benchmark, citizens):
 @pytest.mark.parametrize("citizens,batch", [(2_000, 1), (2_000, 32), (10_000, 8), (100_000, 8)])
 def test_batch_core(benchmark, citizens, batch):
     """Batch core, default scenario, 120 months for B runs."""
-    p = resolve({"n_citizens": citizens})
+    p = resolve({"n_citizens": citizens, "burn_in": 0})
     warm_up("batch")
     benchmark.pedantic(
         lambda: BatchModel([p] * batch, replicate_sequences(0, batch)).run(STEPS), rounds=1, iterations=1

@@ -28,7 +28,7 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
     ``citizen_steps_per_s`` and ``bytes_per_citizen_run`` (peak traced
     allocation while building and stepping, divided by citizens x runs).
     """
-    p = resolve({"n_citizens": citizens})
+    p = resolve({"n_citizens": citizens, "burn_in": 0})  # steps are timed; burn-in would only add setup
     warm_up(engine)
     tracemalloc.start()
     if engine == "mesa":
@@ -58,7 +58,7 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
 def warm_up(engine: str) -> None:
     """Step a tiny model once, so that compiling the kernels (first use in a
     process, or after the rules change) is not counted as the model's time or memory."""
-    p = resolve({"n_citizens": 200})
+    p = resolve({"n_citizens": 200, "burn_in": 0})
     if engine == "mesa":
         CivicModel(p, seed=0).step()
     else:

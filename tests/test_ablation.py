@@ -93,7 +93,7 @@ def test_presets_then_params_then_ablation(tmp_path):
     ).replace("no_mutual_aid = { mutual_aid = 0.0 }\n", "")
     p = load_ablation(write(tmp_path, text)).patterns[0]
     ref, trt = p.arms()
-    assert ref["mutual_aid"] == 0.7 and trt["mutual_aid"] == 0.9 and trt["austerity_rate"] == -0.047
+    assert ref["mutual_aid"] == 0.7 and trt["mutual_aid"] == 0.9 and trt["budget_path"][6] == 0.808
     assert p.treatment.describe() == "austerity + mutual_aid = 0.9"
 
 
