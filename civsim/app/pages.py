@@ -24,14 +24,7 @@ from civsim.app.page_workshop import Workshop
 # Solara's "This website runs on Solara" badge sits over the pages' controls
 solara.server.settings.theme.show_banner = False
 
-NAV = [
-    ("/", "Explore"),
-    ("/compare", "Compare"),
-    ("/workshop", "Workshop"),
-    ("/strategy", "Strategy"),
-    ("/room", "Room"),
-    ("/agents", "Agents"),
-]
+NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents")]
 """The navigation bar: (path, label). A new page adds one entry here and one Route below."""
 
 
