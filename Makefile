@@ -45,12 +45,13 @@ if [ -z "$$found" ]; then \
 fi
 endef
 
-.PHONY: help venv run test test-fast bench app lint browser clean distclean
+.PHONY: help venv run test test-all test-fast bench app lint browser clean distclean
 
 help:
 	@echo "make venv   create .venv (Python >= 3.12), install civsim[dev] and Solara's offline browser assets"
 	@echo "make run    run the baseline scenario: summary table + plot in runs/baseline"
-	@echo "make test   run the test suite (pytest, $(PYTEST_WORKERS) workers)"
+	@echo "make test   run the test suite, slow tests excluded (pytest, $(PYTEST_WORKERS) workers)"
+	@echo "make test-all  the whole suite, slow tests included"
 	@echo "make bench  run the benchmarks (pytest-benchmark, then civsim bench)"
 	@echo "make app    start the Solara web app"
 	@echo "make lint   ruff check"
@@ -80,11 +81,15 @@ run: venv
 # Extra arguments:  make test PYTEST_ARGS='-k scenario -x'
 test: venv
 	@if $(VPY) -c 'import xdist' 2>/dev/null; then \
-	  set -x; $(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --benchmark-disable $(PYTEST_ARGS); \
+	  set -x; $(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --benchmark-disable -m "not slow" $(PYTEST_ARGS); \
 	else \
 	  echo "(pytest-xdist not installed: running serially)"; \
-	  set -x; $(VPY) -m pytest -q --benchmark-disable $(PYTEST_ARGS); \
+	  set -x; $(VPY) -m pytest -q --benchmark-disable -m "not slow" $(PYTEST_ARGS); \
 	fi
+
+# everything, slow tests included (browsers playing whole rooms, Dask interrupts, 20k-citizen docking)
+test-all: venv
+	$(VPY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --benchmark-disable $(PYTEST_ARGS)
 
 # quick inner loop: skip slow and browser tests
 test-fast: venv

@@ -257,6 +257,9 @@ def test_slider_keys_pressed_quickly_all_count(open_page):
     assert thumb.get_attribute("aria-valuenow") == "0.2"
 
 
+# slow: minutes of browsers or Dask workers; timed out or raced on the loaded 2-core machine after
+# the Model 2 merge (burn-in makes every model 3x longer to build). `make test-all` runs it.
+@pytest.mark.slow
 @pytest.mark.parametrize("path, ready", PAGES + [("/agents", ".civsim-graph-view svg")])
 def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_page, path, ready):
     if not axe_path().is_file():
