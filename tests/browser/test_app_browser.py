@@ -55,6 +55,9 @@ def no_traceback(page) -> None:
     assert "Traceback" not in body and 'File "' not in body
 
 
+# slow: timed out (download / an unstable Run button) in the clean-clone run after the Model 2 merge,
+# where every live model is built with 240 months of burn-in first. `make test-all` runs it.
+@pytest.mark.slow
 def test_explore_slider_run_and_pause(open_page, screenshot_dir):
     page = open_page("/", ".civsim-stat-month")
     assert stat(page, "month") == "month 0"

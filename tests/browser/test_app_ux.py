@@ -153,6 +153,9 @@ def test_compare_in_the_browser_against_the_same_computation_outside(open_page, 
     )
 
 
+# slow: timed out (download / an unstable Run button) in the clean-clone run after the Model 2 merge,
+# where every live model is built with 240 months of burn-in first. `make test-all` runs it.
+@pytest.mark.slow
 def test_downloaded_scenario_reproduces_the_page_with_civsim_run(open_page, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
