@@ -186,8 +186,9 @@ def Compare():
     seed_text, set_seed_text = solara.use_state("0")
     metric, set_metric = solara.use_state("outcome_index")
     request, set_request = solara.use_state(0)
-    # progress is a reactive read only by CompareProgress, so a tick redraws the bar, not the page
-    progress = solara.use_reactive(0.0)
+    # (request, percent), read only by CompareProgress, so a tick redraws the bar, not the page;
+    # the bar shows a percent only for the current request, so a rerun never starts at 100%
+    progress = solara.use_reactive((0, 0.0))
     result, set_result = solara.use_state(None)  # (frame, settings text, seconds, run settings, specs)
     error, set_error = solara.use_state(None)
     running, set_running = solara.use_state(False)
@@ -222,13 +223,13 @@ def Compare():
         if citizens_error or seed_error:
             set_error(citizens_error or seed_error)
             return
-        progress.value = 0.0  # no stale 100% from the last run
+        set_running(True)  # the bar shows at once, before the worker thread starts
         set_request(lambda r: r + 1)
 
     def work(cancel: threading.Event):
         if request == 0:
             return
-        progress.value = 0.0
+        progress.value = (request, 0.0)
         set_running(True)
         t0 = time.perf_counter()
         last = [0.0]
@@ -237,7 +238,7 @@ def Compare():
             now = time.perf_counter()
             if now - last[0] > PROGRESS_EVERY or done == total:
                 last[0] = now
-                progress.value = 100.0 * done / total
+                progress.value = (request, 100.0 * done / total)
 
         run_specs = list(specs)
         try:
@@ -333,7 +334,7 @@ def Compare():
             if msg:
                 solara.Error(msg, dense=True, classes=["civsim-input-error"])
         if running:
-            CompareProgress(progress)
+            CompareProgress(progress, request)
         if error:
             solara.Error(error, classes=["civsim-error"])
         if result is None:
@@ -350,10 +351,12 @@ def _warm() -> None:
 
 
 @solara.component
-def CompareProgress(progress: solara.Reactive[float]):
+def CompareProgress(progress: solara.Reactive[tuple[int, float]], request: int):
+    of, percent = progress.value
+    percent = percent if of == request else 0.0
     with solara.Div(classes=["civsim-progress-box"]):
-        solara.ProgressLinear(value=progress.value)
-        solara.Text(f"Running… {progress.value:.0f}%", classes=["civsim-progress"])
+        solara.ProgressLinear(value=percent)
+        solara.Text(f"Running… {percent:.0f}%", classes=["civsim-progress"])
 
 
 @solara.component
