@@ -61,7 +61,8 @@ PAGE_CSS = """
   .v-navigation-drawer { min-width: 0 !important; width: 86vw !important; max-width: 86vw !important; }
   .v-app-bar .v-toolbar__title { display: none; }
   .civsim-nav { flex-wrap: nowrap !important; }
-  .civsim-nav .v-btn { min-width: 0 !important; padding: 0 7px !important; font-size: 0.9rem; }
+  .civsim-nav .v-btn { min-width: 0 !important; padding: 0 4px !important; font-size: 0.82rem; }
+  .civsim-nav .v-btn.civsim-nav-more { width: 32px !important; }
   .civsim-stat { min-width: 0; flex: 1 1 40%; }
   .civsim-row > * { flex-basis: 100%; }
   .solara-content-main { overflow-x: hidden; }

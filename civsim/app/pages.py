@@ -25,7 +25,9 @@ from civsim.app.page_workshop import Workshop
 solara.server.settings.theme.show_banner = False
 
 NAV = [("/", "Explore"), ("/compare", "Compare"), ("/workshop", "Workshop"), ("/agents", "Agents")]
-"""The navigation bar: (path, label). A new page adds one entry here and one Route below."""
+"""The navigation bar: (path, label). A new page adds one entry here (or in MORE) and one Route below."""
+MORE = [("/strategy", "Strategy lab"), ("/room", "Host a room"), ("/join", "Join a room")]
+"""Pages behind the bar's "more" menu (the bar keeps four buttons, so it fits a phone)."""
 
 
 @solara.component
@@ -60,6 +62,17 @@ def Layout(children=[]):  # noqa: B006 (solara's layout signature)
                             dark=True,
                             classes=[f"civsim-nav-{label.split()[0].lower()}"],
                         )
+                more = solara.Button(
+                    icon_name="mdi-dots-vertical",
+                    icon=True,
+                    dark=True,
+                    classes=["civsim-nav-more"],
+                )
+                with solara.lab.Menu(activator=more, use_activator_width=False):
+                    with solara.Column(gap="0px", classes=["civsim-nav-menu"]):
+                        for path, label in MORE:
+                            with solara.Link(path):
+                                solara.Button(label, text=True, classes=[f"civsim-nav-{path.strip('/')}"])
 
 
 routes = [

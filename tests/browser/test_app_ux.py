@@ -314,3 +314,17 @@ def test_upload_into_a_compare_slot_is_confirmed_as_its_overrides_change(open_pa
     )
     page.wait_for_selector(".civsim-slot-1 .civsim-upload-ok")
     assert "Loaded plain.toml" in page.inner_text(".civsim-slot-1 .civsim-upload-ok")
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE])
+def test_more_menu_reaches_the_strategy_lab_and_rooms(open_page, viewport):
+    page = open_page("/compare", ".civsim-compare-run", viewport=viewport)
+    page.click(".civsim-nav-more")
+    page.wait_for_selector(".civsim-nav-menu .civsim-nav-room")
+    assert page.locator(".civsim-nav-menu .civsim-nav-join").count() == 1
+    assert page.get_attribute(".civsim-nav-more", "aria-label") == "More pages"
+    page.click(".civsim-nav-menu .civsim-nav-strategy")
+    page.wait_for_url("**/strategy", timeout=30_000)
+    page.wait_for_selector(".civsim-strategy", timeout=90_000)
+    nav = page.evaluate("() => document.querySelector('.civsim-nav').getBoundingClientRect().right")
+    assert nav <= (viewport or {"width": 10_000})["width"]
