@@ -176,9 +176,6 @@ def test_kill_9_then_same_command_resumes_to_the_same_dataset(real_sweep, tmp_pa
     assert json.loads((out / MANIFEST).read_text())["status"] == "complete"
 
 
-# slow: minutes of browsers or Dask workers; timed out or raced on the loaded 2-core machine after
-# the Model 2 merge (burn-in makes every model 3x longer to build). `make test-all` runs it.
-@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "dask"])
 def test_ctrl_c_saves_finished_chunks_and_says_how_to_resume(real_sweep, tmp_path, workers):
     exp, ref = real_sweep

@@ -55,9 +55,6 @@ def no_traceback(page) -> None:
     assert "Traceback" not in body and 'File "' not in body
 
 
-# slow: timed out (download / an unstable Run button) in the clean-clone run after the Model 2 merge,
-# where every live model is built with 240 months of burn-in first. `make test-all` runs it.
-@pytest.mark.slow
 def test_explore_slider_run_and_pause(open_page, screenshot_dir):
     page = open_page("/", ".civsim-stat-month")
     assert stat(page, "month") == "month 0"
@@ -187,9 +184,6 @@ def test_workshop_live_interventions(open_page, screenshot_dir):
     no_traceback(page)
 
 
-# slow: minutes of browsers or Dask workers; timed out or raced on the loaded 2-core machine after
-# the Model 2 merge (burn-in makes every model 3x longer to build). `make test-all` runs it.
-@pytest.mark.slow
 def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")

@@ -153,9 +153,6 @@ def test_compare_in_the_browser_against_the_same_computation_outside(open_page, 
     )
 
 
-# slow: timed out (download / an unstable Run button) in the clean-clone run after the Model 2 merge,
-# where every live model is built with 240 months of burn-in first. `make test-all` runs it.
-@pytest.mark.slow
 def test_downloaded_scenario_reproduces_the_page_with_civsim_run(open_page, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
@@ -260,9 +257,6 @@ def test_slider_keys_pressed_quickly_all_count(open_page):
     assert thumb.get_attribute("aria-valuenow") == "0.2"
 
 
-# slow: minutes of browsers or Dask workers; timed out or raced on the loaded 2-core machine after
-# the Model 2 merge (burn-in makes every model 3x longer to build). `make test-all` runs it.
-@pytest.mark.slow
 @pytest.mark.parametrize("path, ready", PAGES + [("/agents", ".civsim-graph-view svg")])
 def test_accessibility_axe_core_finds_no_serious_or_critical_violations(open_page, path, ready):
     if not axe_path().is_file():

@@ -138,9 +138,6 @@ def wait_year(page, year: int, timeout: float = 60_000) -> None:
     )
 
 
-# slow: minutes of browsers or Dask workers; timed out or raced on the loaded 2-core machine after
-# the Model 2 merge (burn-in makes every model 3x longer to build). `make test-all` runs it.
-@pytest.mark.slow
 def test_host_and_seven_phones_play_three_years(browser, room_server, screenshot_dir):
     host, code = open_room(browser, room_server, shot=screenshot_dir / "room-create.png")
     assert re.fullmatch(r"[2-9A-HJ-NP-Z]{6}", code)
