@@ -73,6 +73,17 @@ def _jsonable(value: Any) -> Any:
 
 MODEL_MODULES: tuple[str, ...] = (
     "civsim.params",
+    "civsim.parameters.param",
+    "civsim.parameters.locality",
+    "civsim.parameters.austerity",
+    "civsim.parameters.outcomes",
+    "civsim.parameters.whole_systems",
+    "civsim.parameters.coproduction",
+    "civsim.parameters.engagement",
+    "civsim.parameters.inclusion",
+    "civsim.parameters.resilience",
+    "civsim.parameters.cooperation",
+    "civsim.parameters.schema",
     "civsim.rules",
     "civsim.rules.draws",
     "civsim.rules.citizens",
