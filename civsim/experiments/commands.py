@@ -132,7 +132,7 @@ def sweep(
 
 
 def _echo_sweep(name: str, res, hint: bool = True) -> None:  # noqa: ANN001 - SweepResult
-    from civsim.experiments.runner import _si
+    from civsim.experiments.sweep_progress import _si
 
     for chunk, why in sorted(res.damaged.items()):
         typer.echo(f"redid damaged chunk {chunk} of {res.out}: {why}", err=True)

@@ -17,14 +17,17 @@ Backends (one code path, a ``concurrent.futures.Executor``; see
 - ``dask``: a Dask cluster through ``Client.get_executor()``: a
   ``LocalCluster`` of ``workers`` processes bound to 127.0.0.1, or an existing
   cluster at ``scheduler``.
+
+The parts live in their own modules (re-exported here):
+:mod:`~civsim.experiments.sweep_plan` (runs, seeds, chunks, memory check,
+manifest), :mod:`~civsim.experiments.chunks` (one chunk's task and rows),
+:mod:`~civsim.experiments.fingerprint` (the model's source hash) and
+:mod:`~civsim.experiments.sweep_progress` (the progress bar).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -34,163 +37,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-
-from civsim import limits
 from civsim import params as schema
 from civsim.errors import UserError
-from civsim.experiments.designs import Design, build_design
+from civsim.experiments.chunks import ChunkResult, ChunkTask, make_task, run_chunk, summary_row
+from civsim.experiments.designs import build_design
 from civsim.experiments.engines import get_engine
-from civsim.experiments.executors import available_cores, open_executor, tune_malloc
+from civsim.experiments.executors import available_cores, open_executor
+from civsim.experiments.fingerprint import MODEL_MODULES, model_fingerprint
 from civsim.experiments.spec import MAX_RUNS, Experiment, count_points
-from civsim.experiments.storage import FORMAT, ResultStore, identity_hash, part_name
+from civsim.experiments.storage import FORMAT, ResultStore, part_name
+from civsim.experiments.sweep_plan import (
+    CITIZENS_PER_CHUNK,
+    MAX_DEFAULT_CHUNK,
+    MIN_DEFAULT_CHUNK,
+    RUN_RULE,
+    SEED_RULE,
+    TARGET_CHUNKS,
+    SweepPlan,
+    _chunk_runs,
+    _jsonable,
+    build_manifest,
+    check_sweep_memory,
+    default_chunk_size,
+    expected_rows,
+    rows_per_run,
+)
+from civsim.experiments.sweep_progress import _ProgressBar
 
 BACKENDS: tuple[str, ...] = ("auto", "inline", "process", "dask")
 """Allowed ``backend`` values of :func:`run_sweep`."""
 
-SEED_RULE = "np.random.SeedSequence(seed, spawn_key=(point, replicate))"
-RUN_RULE = "run = point * replicates + replicate"
-CITIZENS_PER_CHUNK = 400_000
-"""Target citizens x runs per chunk when the file gives no ``chunk_size``."""
-MAX_DEFAULT_CHUNK = 32
-MIN_DEFAULT_CHUNK = 4
-TARGET_CHUNKS = 16
-
 
 class SweepInterrupted(Exception):
     """A sweep stopped by Ctrl-C; finished chunks are on disk."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-MODEL_MODULES: tuple[str, ...] = (
-    "civsim.params",
-    "civsim.parameters.param",
-    "civsim.parameters.locality",
-    "civsim.parameters.austerity",
-    "civsim.parameters.outcomes",
-    "civsim.parameters.whole_systems",
-    "civsim.parameters.coproduction",
-    "civsim.parameters.engagement",
-    "civsim.parameters.inclusion",
-    "civsim.parameters.resilience",
-    "civsim.parameters.cooperation",
-    "civsim.parameters.schema",
-    "civsim.rules",
-    "civsim.rules.draws",
-    "civsim.rules.citizens",
-    "civsim.rules.networks",
-    "civsim.rules.agencies",
-    "civsim.rules.outcomes",
-    "civsim.rules.council",
-    "civsim.inputs",
-    "civsim.kernels",
-    "civsim.world",
-    "civsim.process",
-    "civsim.metrics",
-    "civsim.seeding",
-    "civsim.batch.core",
-)
-"""Modules whose source decides a run's results (hashed by :func:`model_fingerprint`)."""
-
-
-def model_fingerprint(engine: str = "batch") -> str:
-    """A short hash of the model's source code, part of a sweep's identity.
-
-    Results made by different model code are never mixed in one directory:
-    resuming after the model changed is refused like a changed experiment.
-    """
-    import hashlib
-    import importlib.util
-
-    h = hashlib.sha256(engine.encode())
-    for name in MODEL_MODULES if engine == "batch" else ("civsim.experiments.engines",):
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:  # pragma: no cover - broken install
-            continue
-        h.update(name.encode())
-        h.update(Path(spec.origin).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def default_chunk_size(n_citizens: int, n_runs: int) -> int:
-    """Runs per chunk when an experiment does not say.
-
-    About 400,000 citizens a chunk (large batches vectorise best), at most
-    32 runs, and small enough to make some 16 chunks for load balancing, but
-    not below 4 runs. Depends only on the experiment, never on the workers.
-    """
-    by_size = max(1, CITIZENS_PER_CHUNK // max(n_citizens, 1))
-    by_balance = max(MIN_DEFAULT_CHUNK, math.ceil(n_runs / TARGET_CHUNKS))
-    return int(max(1, min(MAX_DEFAULT_CHUNK, by_size, by_balance)))
-
-
-@dataclass
-class SweepPlan:
-    """Everything a sweep will run, resolved from an experiment.
-
-    Attributes
-    ----------
-    experiment : Experiment
-        The validated experiment file.
-    design : Design
-        The design points (factor values).
-    resolved : list of dict
-        Fully resolved parameters of each point.
-    engine : str
-        Engine name (see :mod:`civsim.experiments.engines`).
-    chunk_size : int
-        Maximum runs per chunk.
-    chunks : list of list of int
-        Run ids of each chunk, in chunk order.
-    identity : dict
-        What determines the results; its hash guards a results directory.
-    """
-
-    experiment: Experiment
-    design: Design
-    resolved: list[dict[str, Any]]
-    engine: str
-    chunk_size: int
-    chunks: list[list[int]]
-    identity: dict[str, Any]
-
-    @property
-    def replicates(self) -> int:
-        """Runs per point."""
-        return self.experiment.replicates
-
-    @property
-    def n_runs(self) -> int:
-        """Total runs: points x replicates."""
-        return len(self.design.points) * self.replicates
-
-    @property
-    def hash(self) -> str:
-        """SHA-256 of :attr:`identity`."""
-        return identity_hash(self.identity)
-
-    def run_of(self, run: int) -> tuple[int, int]:
-        """``(point, replicate)`` of a run id."""
-        return divmod(run, self.replicates)
-
-    def citizen_steps(self, runs: list[int]) -> int:
-        """Citizens x steps simulated by these runs."""
-        steps = self.experiment.steps
-        return sum(int(self.resolved[self.run_of(r)[0]]["n_citizens"]) * steps for r in runs)
-
-    def seed_of(self, run: int) -> np.random.SeedSequence:
-        """The seed sequence of a run (see :data:`SEED_RULE`)."""
-        point, rep = self.run_of(run)
-        return np.random.SeedSequence(self.experiment.seed, spawn_key=(point, rep))
 
 
 def plan_sweep(experiment: Experiment, engine: str = "batch") -> SweepPlan:
@@ -241,238 +120,6 @@ def plan_sweep(experiment: Experiment, engine: str = "batch") -> SweepPlan:
         "chunk_size": chunk_size,
     }
     return SweepPlan(experiment, design, resolved, engine, chunk_size, chunks, identity)
-
-
-def _max_citizens(experiment: Experiment) -> int:
-    """The most citizens any point of the experiment has (a factor may vary ``n_citizens``)."""
-    n = int(schema.resolve(experiment.base)["n_citizens"])
-    for f in experiment.factors:
-        if f.name == "n_citizens":
-            n = int(max(f.values) if f.values is not None else (f.high or n))
-    return n
-
-
-def check_sweep_memory(
-    experiment: Experiment, n_points: int, chunk_size: int, workers: int, engine: str = "batch"
-) -> None:
-    """Refuse (one line) a sweep whose estimated peak memory exceeds the budget (see :mod:`civsim.limits`)."""
-    out = experiment.output
-    row = (len(out.metrics) + 4 + len(experiment.factors)) * 8 if out.keep == "series" else 0
-    steps = experiment.steps // out.every + 1 if out.keep == "series" else experiment.steps
-    need = limits.sweep_bytes(
-        n_points, _max_citizens(experiment), chunk_size, steps, workers, engine, series_row_bytes=row
-    )
-    limits.check(
-        need,
-        f"{experiment.path}: {n_points:,} points, chunks of {chunk_size} runs of up to "
-        f"{_max_citizens(experiment):,} citizens on {workers} worker(s)",
-        "use fewer points, a smaller chunk_size or fewer --workers",
-    )
-
-
-def rows_per_run(plan: SweepPlan) -> int:
-    """Rows each run writes: 1 (summary), or its recorded steps (series: 0, every, 2 every, ..., last)."""
-    out = plan.experiment.output
-    if out.keep != "series":
-        return 1
-    steps = plan.experiment.steps
-    return steps // out.every + 1 + (1 if steps % out.every else 0)
-
-
-def expected_rows(plan: SweepPlan) -> dict[int, int]:
-    """Rows of each chunk file, from the plan alone."""
-    per = rows_per_run(plan)
-    return {c: len(runs) * per for c, runs in enumerate(plan.chunks)}
-
-
-def _chunk_runs(resolved: list[dict[str, Any]], replicates: int, size: int) -> list[list[int]]:
-    """Group runs by structural parameters (first appearance order), then split."""
-    structural = [name for name, p in schema.SCHEMA.items() if p.structural]
-    groups: dict[str, list[int]] = {}
-    for point, params in enumerate(resolved):
-        key = json.dumps([_jsonable(params[name]) for name in structural])
-        groups.setdefault(key, []).extend(point * replicates + r for r in range(replicates))
-    chunks = []
-    for runs in groups.values():
-        chunks.extend(runs[i : i + size] for i in range(0, len(runs), size))
-    return chunks
-
-
-# --------------------------------------------------------------------------
-# One chunk
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """Plain data a worker needs to run one chunk."""
-
-    chunk: int
-    engine: str
-    seed: int
-    steps: int
-    runs: tuple[tuple[int, int, int], ...]  # (run, point, replicate)
-    params: tuple[dict[str, Any], ...]
-    factors: tuple[dict[str, Any], ...]
-    factor_names: tuple[str, ...]
-    keep: str
-    metrics: tuple[str, ...]
-    every: int
-
-
-@dataclass
-class ChunkResult:
-    """A finished chunk: its table and how long it took."""
-
-    chunk: int
-    table: pa.Table
-    seconds: float
-    runs: int
-    cpu_seconds: float = 0.0
-
-
-def make_task(plan: SweepPlan, chunk: int) -> ChunkTask:
-    """The task for chunk ``chunk`` of a plan."""
-    runs = plan.chunks[chunk]
-    triples = tuple((r, *plan.run_of(r)) for r in runs)
-    out = plan.experiment.output
-    return ChunkTask(
-        chunk=chunk,
-        engine=plan.engine,
-        seed=plan.experiment.seed,
-        steps=plan.experiment.steps,
-        runs=triples,
-        params=tuple(plan.resolved[p] for _, p, _ in triples),
-        factors=tuple(plan.design.points[p] for _, p, _ in triples),
-        factor_names=plan.experiment.factor_names,
-        keep=out.keep,
-        metrics=out.metrics,
-        every=out.every,
-    )
-
-
-def summary_row(summary: dict[str, Any], frame: pd.DataFrame, metrics: tuple[str, ...]) -> dict[str, float]:
-    """The scalar summaries kept for one run.
-
-    Keeps the engine's summaries of the chosen metrics and those tied to no
-    series metric (shock dip, recovery time, ...); adds ``final_<m>`` and
-    ``mean_<m>`` for chosen metrics the engine does not summarise; drops
-    non-scalar entries.
-    """
-    series = [c for c in frame.columns if c not in ("run", "step")]
-
-    def tied(key: str, names: list[str] | tuple[str, ...]) -> bool:
-        return any(key == m or key.endswith("_" + m) for m in names)
-
-    out: dict[str, float] = {}
-    for key, value in summary.items():
-        if isinstance(value, (list, tuple, dict)) or not (tied(key, metrics) or not tied(key, series)):
-            continue
-        out[key] = np.nan if value is None else float(value)
-    for m in metrics:
-        if f"final_{m}" not in out and m in frame.columns:
-            out[f"final_{m}"] = float(frame[m].iloc[-1])
-            out[f"mean_{m}"] = float(frame[m].mean())
-    return out
-
-
-def run_chunk(task: ChunkTask) -> ChunkResult:
-    """Run one chunk with its engine and shape its rows for storage.
-
-    Rows: ``run``, ``point``, ``replicate``, the factor columns, then
-    ``step`` and the metrics (series) or the per-run summaries (summary).
-    Metric columns are float64; rows are ordered by run, then step.
-    """
-    tune_malloc()
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    engine = get_engine(task.engine)
-    seeds = [np.random.SeedSequence(task.seed, spawn_key=(p, r)) for _, p, r in task.runs]
-    frame = engine.run(list(task.params), seeds, task.steps)
-    ids = pd.DataFrame(
-        {
-            "run": np.array([t[0] for t in task.runs], dtype=np.int64),
-            "point": np.array([t[1] for t in task.runs], dtype=np.int64),
-            "replicate": np.array([t[2] for t in task.runs], dtype=np.int64),
-        }
-    )
-    for name in task.factor_names:
-        ids[name] = pd.Series([f[name] for f in task.factors])
-    if task.keep == "series":
-        steps = frame["step"].to_numpy()
-        last = steps.max() if len(steps) else 0
-        keep = (steps % task.every == 0) | (steps == last)
-        sub = frame.loc[keep, ["run", "step", *task.metrics]]
-        local = sub["run"].to_numpy()
-        out = ids.iloc[local].reset_index(drop=True)
-        out["step"] = sub["step"].to_numpy().astype(np.int64)
-        for m in task.metrics:
-            out[m] = sub[m].to_numpy(dtype=np.float64)
-        out = out.sort_values(["run", "step"], kind="stable").reset_index(drop=True)
-    else:
-        rows = []
-        for b in range(len(task.runs)):
-            one = frame[frame["run"] == b].sort_values("step", kind="stable").reset_index(drop=True)
-            rows.append(summary_row(engine.summarise(one), one, task.metrics))
-        keys = list(rows[0]) if rows else []
-        out = ids.copy()
-        for k in keys:
-            out[k] = np.array([r.get(k, np.nan) for r in rows], dtype=np.float64)
-    table = pa.Table.from_pandas(out, preserve_index=False)
-    return ChunkResult(task.chunk, table, time.perf_counter() - t0, len(task.runs), time.process_time() - c0)
-
-
-# --------------------------------------------------------------------------
-# Executors
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("civsim", "numpy", "scipy", "pandas", "pyarrow", "SALib", "dask", "distributed", "mesa"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            if pkg == "civsim":
-                import civsim
-
-                out[pkg] = civsim.__version__
-    return out
-
-
-def build_manifest(plan: SweepPlan) -> dict[str, Any]:
-    """The manifest of a sweep (written before the first chunk)."""
-    exp = plan.experiment
-    design: dict[str, Any] = {"kind": plan.design.kind, "n_points": len(plan.design.points)}
-    if plan.design.samples is not None:
-        design["problem"] = plan.design.problem
-        design["samples"] = plan.design.samples.tolist()
-    return {
-        "format": FORMAT,
-        "hash": plan.hash,
-        "experiment": {
-            "name": exp.name,
-            "description": exp.description,
-            "path": str(exp.path),
-            "scenario": exp.scenario,
-            "text": exp.text,
-        },
-        "identity": plan.identity,
-        "design": design,
-        "seed_rule": SEED_RULE,
-        "run_rule": RUN_RULE,
-        "n_runs": plan.n_runs,
-        "n_chunks": len(plan.chunks),
-        "chunks": plan.chunks,
-        "versions": _versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "running",
-        "sessions": [],
-    }
-
-
-# --------------------------------------------------------------------------
-# The sweep
 
 
 @dataclass
@@ -714,48 +361,30 @@ def _run_on(
             fut.cancel()
 
 
-class _ProgressBar:
-    """A rich progress bar over runs, with citizen-steps/s and ETA."""
-
-    def __init__(self, name: str, total: int, done: int) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("runs"),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self.task = self.progress.add_task(f"sweep {name}", total=total, completed=done, rate="")
-
-    def start(self) -> None:
-        self.progress.start()
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-    def update(self, done: int, rate: float) -> None:
-        self.progress.update(self.task, completed=done, rate=f"{_si(rate)} citizen-steps/s")
-
-
-def _si(x: float) -> str:
-    if not math.isfinite(x) or x <= 0:
-        return "-"
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.2f}{unit}"
-    return f"{x:.0f}"
+__all__ = [
+    "BACKENDS",
+    "CITIZENS_PER_CHUNK",
+    "MAX_DEFAULT_CHUNK",
+    "MIN_DEFAULT_CHUNK",
+    "MODEL_MODULES",
+    "RUN_RULE",
+    "SEED_RULE",
+    "TARGET_CHUNKS",
+    "ChunkResult",
+    "ChunkTask",
+    "ProgressFn",
+    "SweepInterrupted",
+    "SweepPlan",
+    "SweepResult",
+    "build_manifest",
+    "check_sweep_memory",
+    "default_chunk_size",
+    "expected_rows",
+    "make_task",
+    "model_fingerprint",
+    "plan_sweep",
+    "rows_per_run",
+    "run_chunk",
+    "run_sweep",
+    "summary_row",
+]
