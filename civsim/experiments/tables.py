@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from civsim.errors import UserError
-from civsim.experiments.futures import _hint
+from civsim.experiments.strategy_types import _hint
 
 ID_COLUMNS: tuple[str, ...] = ("strategy", "future", "run", "point", "replicate", "step", "seed")
 """Columns that name a run rather than describe it (never factors by default)."""
