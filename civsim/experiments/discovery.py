@@ -33,6 +33,10 @@ interest among its rows if the restriction on that factor were dropped,
 ``P[Binom(T_box, H_j / T_j) >= H_box]``. A large value (say > 0.05) means
 the restriction adds little and may be noise.
 
+The parts: :mod:`~civsim.experiments.discovery_boxes` (a box and its measures),
+:mod:`~civsim.experiments.discovery_prim` and :mod:`~civsim.experiments.discovery_cart`
+(the two methods) and :mod:`~civsim.experiments.discovery_text` (sentences and JSON).
+
 References
 ----------
 Friedman and Fisher (1999), Statistics and Computing 9(2), 123-143.
@@ -48,43 +52,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
 
 from civsim.errors import UserError
+from civsim.experiments.discovery_boxes import Box, cases_of_interest, in_limits, quasi_p
+from civsim.experiments.discovery_prim import (
+    _choose,  # noqa: F401 - the box rule, for old imports
+    _prim,
+    paste,
+)
 
 METHODS: tuple[str, ...] = ("prim", "cart")
 DEFAULT_MIN_DENSITY = 0.8
-
-
-@dataclass
-class Box:
-    """One box: its restricted factors and how well it describes the cases.
-
-    Attributes
-    ----------
-    limits : dict
-        ``{factor: (low, high)}`` for restricted factors only (inclusive).
-    coverage, density, mass : float
-        See the module docstring (shares of all rows / all cases of interest).
-    rows, cases : int
-        Rows in the box, and cases of interest among them.
-    qp : dict
-        Quasi-p value of each restricted factor.
-    trajectory_index : int or None
-        PRIM: the chosen step of the peeling trajectory (before pasting).
-    pasted : bool
-        PRIM: True when pasting widened the chosen box.
-    """
-
-    limits: dict[str, tuple[float, float]]
-    coverage: float
-    density: float
-    mass: float
-    rows: int
-    cases: int
-    qp: dict[str, float] = field(default_factory=dict)
-    trajectory_index: int | None = None
-    pasted: bool = False
 
 
 @dataclass
@@ -132,197 +110,6 @@ class Discovery:
     def n_cases(self) -> int:
         """Cases of interest in the data."""
         return int(self.y.sum())
-
-
-def cases_of_interest(values: np.ndarray, direction: str, threshold: float) -> np.ndarray:
-    """``values < threshold`` (below) or ``values > threshold`` (above)."""
-    return values < threshold if direction == "below" else values > threshold
-
-
-def in_limits(x: pd.DataFrame, limits: dict[str, tuple[float, float]]) -> np.ndarray:
-    """Rows of ``x`` inside the box (inclusive on both sides)."""
-    mask = np.ones(len(x), dtype=bool)
-    for name, (lo, hi) in limits.items():
-        v = x[name].to_numpy()
-        mask &= (v >= lo) & (v <= hi)
-    return mask
-
-
-def quasi_p(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """Quasi-p value of each restricted factor (Bryant and Lempert 2010).
-
-    ``x`` and ``y`` are the rows the box was found on. For factor ``j``,
-    ``T_j`` and ``H_j`` are the rows and cases of interest in the box with
-    ``j``'s restriction dropped; the value is ``P[Binom(T_box, H_j / T_j) >= H_box]``.
-    """
-    inside = in_limits(x, limits)
-    t_box, h_box = int(inside.sum()), int(y[inside].sum())
-    out = {}
-    for name in limits:
-        rest = {k: v for k, v in limits.items() if k != name}
-        m = in_limits(x, rest)
-        t_j, h_j = int(m.sum()), int(y[m].sum())
-        p = h_j / t_j if t_j else 0.0
-        out[name] = float(binom.sf(h_box - 1, t_box, p)) if t_box else 1.0
-    return out
-
-
-def _restricted(lims: Any, x: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """Restricted factors of a ``prim`` box (a structured array [low, high]) on rows ``x``."""
-    out = {}
-    for name in x.columns:
-        lo, hi = float(lims[name][0]), float(lims[name][1])
-        dmin, dmax = float(x[name].min()), float(x[name].max())
-        if lo > dmin or hi < dmax:
-            out[name] = (lo, hi)
-    return out
-
-
-def _stats(
-    inside: np.ndarray, y: np.ndarray, n_total: int, cases_total: int
-) -> tuple[float, float, float, int, int]:
-    rows, cases = int(inside.sum()), int(y[inside].sum())
-    return (
-        cases / cases_total if cases_total else 0.0,
-        cases / rows if rows else 0.0,
-        rows / n_total,
-        rows,
-        cases,
-    )
-
-
-def _choose(traj: pd.DataFrame, min_density: float) -> tuple[int, bool]:
-    """Index of the box with the most coverage at density >= min_density
-    (ties: fewer restricted factors, then density); else the densest. Second
-    value: whether the rule was met."""
-    ok = traj[traj["density"] >= min_density - 1e-12]
-    if len(ok):
-        best = ok.sort_values(
-            ["coverage", "res_dim", "density"], ascending=[False, True, False], kind="stable"
-        )
-        return int(best.index[0]), True
-    return int(traj["density"].idxmax()), False
-
-
-def _prim(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    *,
-    min_density: float,
-    box: int | None,
-    max_boxes: int,
-    peel_alpha: float,
-    paste_alpha: float,
-    mass_min: float,
-) -> tuple[list[Box], list[pd.DataFrame], list[str]]:
-    import prim
-
-    n, total = len(y), int(y.sum())
-    remaining = np.arange(n)
-    boxes, trajectories, notes = [], [], []
-    for k in range(max_boxes):
-        xr, yr = x.iloc[remaining].reset_index(drop=True), y[remaining]
-        if yr.sum() == 0 or len(yr) < 2:
-            break
-        p = prim.Prim(
-            xr,
-            yr.astype(bool),
-            threshold=0.5,
-            threshold_type=">",
-            peel_alpha=peel_alpha,
-            paste_alpha=paste_alpha,
-            mass_min=min(1.0, mass_min * n / len(yr)),
-        )
-        pbox = p.find_box()
-        t = pbox.peeling_trajectory.reset_index(drop=True)
-        mass = t["mass"].to_numpy(dtype=float)
-        grows = np.nonzero(np.diff(mass) > 0)[0]  # pasting only ever adds rows, peeling only removes them
-        n_peel = int(grows[0]) + 1 if len(grows) else len(t)
-        scale_c, scale_m = yr.sum() / total, len(yr) / n
-        traj = pd.DataFrame(
-            {
-                "coverage": t["coverage"].to_numpy(float)[:n_peel] * scale_c,
-                "density": t["density"].to_numpy(float)[:n_peel],
-                "mass": mass[:n_peel] * scale_m,
-                "res_dim": t["res dim"].to_numpy(int)[:n_peel],
-            }
-        )
-        if k == 0 and box is not None:
-            if not 0 <= box < n_peel:
-                raise UserError(
-                    f"--box {box} is not allowed: the peeling trajectory has boxes 0..{n_peel - 1}"
-                )
-            i, met = box, True
-        else:
-            i, met = _choose(traj, min_density)
-            if not met and k > 0:
-                break  # later boxes only when they reach the density asked for
-            if not met:
-                notes.append(
-                    f"no box on the peeling trajectory reaches density {min_density:.2f}; "
-                    f"took the densest ({traj['density'][i]:.2f})"
-                )
-        chosen = _restricted(pbox._box_lims[i], xr)
-        lims = paste(xr, yr, chosen, paste_alpha=paste_alpha, mass_min=p.mass_min, prim_obj=p)
-        inside_r = in_limits(xr, lims)
-        cov, den, mas, rows, cases = _stats(inside_r, yr, n, total)
-        bx = Box(lims, cov, den, mas, rows, cases, quasi_p(xr, yr, lims), i, lims != chosen)
-        boxes.append(bx)
-        trajectories.append(traj)
-        remaining = remaining[~inside_r]
-    return boxes, trajectories, notes
-
-
-def paste(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    limits: dict[str, tuple[float, float]],
-    *,
-    paste_alpha: float = 0.05,
-    mass_min: float = 0.05,
-    prim_obj: Any = None,
-) -> dict[str, tuple[float, float]]:
-    """Paste a box: widen one restricted side at a time by ``paste_alpha`` of
-    the rows beyond it, while that raises density (Friedman and Fisher 1999,
-    section 8). Uses the ``prim`` package's pasting step.
-
-    Parameters
-    ----------
-    x, y : the rows the box was found on, and their cases of interest.
-    limits : the box (restricted factors only).
-    prim_obj : prim.Prim, optional
-        The ``Prim`` object over ``x, y`` if one exists already.
-
-    Returns
-    -------
-    dict
-        The pasted box's restricted factors.
-    """
-    import prim
-    from prim.prim_box import PrimBox
-
-    p = (
-        prim_obj
-        if prim_obj is not None
-        else prim.Prim(
-            x.reset_index(drop=True),
-            np.asarray(y, dtype=bool),
-            threshold=0.5,
-            threshold_type=">",
-            paste_alpha=paste_alpha,
-            mass_min=mass_min,
-        )
-    )
-    lims = np.copy(p._box_init)
-    for name, (lo, hi) in limits.items():  # within the data's own range, as the package expects
-        lims[name][0] = max(lo, float(p._box_init[name][0]))
-        lims[name][1] = min(hi, float(p._box_init[name][1]))
-    inside = np.nonzero(in_limits(x, limits))[0]
-    box = PrimBox(p, lims, inside)
-    # the package pastes only the last box of a peeling trajectory (inside find_box); this
-    # applies the same step to the box the rule chose
-    box = p._paste(box)
-    return _restricted(box._box_lims[-1], x)
 
 
 def discover(

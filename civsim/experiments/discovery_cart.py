@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from civsim.experiments.discovery import Box, _stats, quasi_p
+from civsim.experiments.discovery_boxes import Box, _stats, quasi_p
 
 
 def cart_boxes(
