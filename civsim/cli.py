@@ -69,7 +69,10 @@ def run(
     ] = False,
     posterior: Annotated[
         Path | None,
-        typer.Option(help="Calibration directory: each replicate draws its parameters from its posterior."),
+        typer.Option(
+            help="Calibration directory, or a shipped posterior's name (volunteering): each replicate "
+            "draws its parameters from the posterior."
+        ),
     ] = None,
     decisions: Annotated[
         Path | None,

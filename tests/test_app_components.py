@@ -315,3 +315,20 @@ def test_compare_rerun_does_not_start_at_a_stale_100_percent():
     assert page.text_of("civsim-progress") != "Running… 100%"
     page.click("civsim-cancel")
     wait_until(lambda: page.all("civsim-compare-run"), timeout=120)
+
+
+def test_compare_calibrated_switch_names_its_posterior_and_changes_the_runs():
+    page = Page(Compare())
+    page.inside("civsim-citizens", v.TextField).v_model = "100"
+    page.inside("civsim-months", v.Slider).v_model = 12
+    page.inside("civsim-reps", v.Slider).v_model = 2
+    switch = page.inside("civsim-calibrated", v.Switch)
+    assert "volunteering" in switch.label
+    switch.v_model = True
+    page.click("civsim-compare-run")
+    wait_until(lambda: page.all("civsim-result-info"), timeout=120)
+    info = page.text_of("civsim-result-info")
+    assert "calibrated posterior 'volunteering'" in info and "sha256" in info, info
+    assert "--posterior volunteering" in page.text_of("civsim-as-run") or any(
+        "--posterior volunteering" in str(w.children) for w in page.all("civsim-as-run")
+    )

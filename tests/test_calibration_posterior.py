@@ -99,3 +99,38 @@ def test_run_with_posterior_records_it_and_varies_parameters(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_compare_with_a_posterior_gives_civsim_runs_numbers(tmp_path):
+    """Compare's calibrated switch: replicate r takes draw r in every scenario, as civsim run --posterior."""
+    from civsim.app import comparison
+    from civsim.app.page_compare import spec_from
+    from civsim.calibration.posterior import simulate_posterior
+    from civsim.scenario import load_scenario
+
+    post = load_posterior(make(tmp_path, [1.0, 1.0]))
+    specs = [spec_from(load_scenario(name)) for name in ("baseline", "austerity")]
+    frame = comparison.run_comparison(specs, 4, 6, seed=3, n_citizens=100, posterior=post)
+    plain = comparison.run_comparison(specs, 4, 6, seed=3, n_citizens=100)
+    for spec in specs:
+        params = {**spec.resolved(), "n_citizens": 100}
+        ts, _, draws = simulate_posterior(params, post, seed=3, steps=6, reps=4)
+        got = frame[frame["scenario"] == spec.name].drop(columns="scenario").reset_index(drop=True)
+        assert np.array_equal(got["outcome_index"].to_numpy(), ts["outcome_index"].to_numpy())
+        assert {d["outreach"] for d in draws} == {0.1, 0.9}
+    assert not np.array_equal(frame["engagement"].to_numpy(), plain["engagement"].to_numpy())
+
+
+def test_shipped_posterior_is_found_by_name():
+    from civsim.calibration.posterior import shipped_posteriors
+
+    assert "volunteering" in shipped_posteriors()
+    post = load_posterior("volunteering")
+    assert post.names and abs(post.samples["weight"].sum() - 1.0) < 1e-9
+    assert set(post.names) <= {
+        "initial_engagement",
+        "spontaneous_rate",
+        "burnout_rate",
+        "threshold_mean",
+        "trust_engagement_weight",
+    }

@@ -23,6 +23,7 @@ from scipy import stats
 
 from civsim import params as P
 from civsim.app import workers as workers_mod
+from civsim.calibration.posterior import Posterior, draw_points
 from civsim.errors import UserError
 from civsim.limits import comparison_bytes, heavy_job
 from civsim.scenario import scenario_to_toml
@@ -142,6 +143,7 @@ def run_comparison(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     workers: int = 1,
+    posterior: Posterior | None = None,
 ) -> pd.DataFrame:
     """Run every scenario ``reps`` times for ``steps`` months, within the app's limits.
 
@@ -158,7 +160,7 @@ def run_comparison(
         f"{len(specs)} scenarios x {int(reps)} replicates x {n:,} citizens x {int(steps)} months",
         "use fewer replicates, citizens or months",
     ):
-        return _run_comparison(specs, reps, steps, seed, n_citizens, progress, cancel, workers)
+        return _run_comparison(specs, reps, steps, seed, n_citizens, progress, cancel, workers, posterior)
 
 
 def _run_comparison(
@@ -170,6 +172,7 @@ def _run_comparison(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
     workers: int = 1,
+    posterior: Posterior | None = None,
 ) -> pd.DataFrame:
     """Run every scenario ``reps`` times for ``steps`` months.
 
@@ -178,9 +181,16 @@ def _run_comparison(
     the streams of ``civsim run --reps``. ``progress(done, total)`` counts
     replicate-months over all scenarios. With ``workers > 1`` the replicates
     run in chunks on :mod:`civsim.app.workers`' process pool; the frame is
-    identical to ``workers=1``.
+    identical to ``workers=1``. With a ``posterior``, replicate r of every
+    scenario takes posterior draw r (:func:`civsim.calibration.posterior.draw_points`,
+    as ``civsim run --posterior``), so the bands carry parameter uncertainty
+    and the differences stay paired.
     """
     points = scenario_points(specs, n_citizens)
+    draws = draw_points(posterior, reps, seed) if posterior is not None else None
+    if draws is not None:
+        for point in points:
+            check_draws(point, draws)
     total = len(specs) * reps * steps
     if workers <= 1:
         frames = []
@@ -192,17 +202,26 @@ def _run_comparison(
                     progress(base + m * reps, total)
 
             f = workers_mod.run_chunk(
-                point, 0, reps, steps, seed, on_month, (lambda: cancel.is_set()) if cancel else None
+                point, 0, reps, steps, seed, on_month, (lambda: cancel.is_set()) if cancel else None, draws
             )
             if f is None:
                 raise Cancelled()
             f.insert(0, "scenario", spec.name)
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
-    return _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers)
+    return _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers, draws)
 
 
-def _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers) -> pd.DataFrame:
+def check_draws(point: dict[str, Any], draws: list[dict[str, float]]) -> None:
+    """Refuse (one line) a posterior draw the scenario cannot take, before anything runs."""
+    for d in draws:
+        try:
+            P.resolve({**point, **d})
+        except P.ParamError as exc:
+            raise UserError(f"the calibrated posterior does not fit this scenario: {exc}") from None
+
+
+def _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers, draws=None) -> pd.DataFrame:
     pool = workers_mod.get_pool(workers)
     # lcm(scenarios, workers) equal chunks: every worker gets the same share of the work
     per_scenario = min(reps, pool.workers // math.gcd(len(specs), pool.workers))
@@ -220,7 +239,9 @@ def _run_parallel(specs, points, reps, steps, seed, progress, cancel, workers) -
 
     job = pool.new_job(listener)
     try:
-        futures = [pool.submit(job, k, points[i], lo, hi, steps, seed) for k, (i, lo, hi) in enumerate(tasks)]
+        futures = [
+            pool.submit(job, k, points[i], lo, hi, steps, seed, draws) for k, (i, lo, hi) in enumerate(tasks)
+        ]
         pending = set(futures)
         while pending:
             if cancel is not None and cancel.is_set():

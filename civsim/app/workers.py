@@ -28,6 +28,7 @@ import pandas as pd
 
 from civsim import seeding
 from civsim.batch import BatchModel
+from civsim.params import resolve
 
 SLOTS = 256
 """Cancel flags: job ``j`` uses slot ``j % SLOTS``."""
@@ -66,13 +67,17 @@ def run_chunk(
     seed: int,
     on_month: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    draws: list[dict[str, float]] | None = None,
 ) -> pd.DataFrame | None:
     """Replicates ``lo..hi-1`` of one scenario for ``steps`` months (``rep`` numbered from ``lo``).
 
-    Returns None if ``cancelled()`` became true.
+    ``draws[r]``, when given, are replicate r's parameters drawn from a
+    posterior (they replace the scenario's). Returns None if ``cancelled()``
+    became true.
     """
     seeds = [seeding.run_sequence(seed, (r,)) for r in range(lo, hi)]
-    model = BatchModel([dict(point) for _ in range(hi - lo)], seeds)
+    points = [resolve({**point, **draws[r]}) if draws else dict(point) for r in range(lo, hi)]
+    model = BatchModel(points, seeds)
     for t in range(steps):
         if cancelled is not None and cancelled():
             return None
@@ -105,14 +110,16 @@ def _exit_with(owner: int) -> None:  # pragma: no cover (runs in the worker)
             pass
 
 
-def _task(job: int, task: int, point: dict, lo: int, hi: int, steps: int, seed: int):  # pragma: no cover
+def _task(  # pragma: no cover
+    job: int, task: int, point: dict, lo: int, hi: int, steps: int, seed: int, draws=None
+):
     slot = job % SLOTS
 
     def on_month(m: int) -> None:
         if m % REPORT_EVERY == 0 or m == steps:
             _queue.put((job, task, m))
 
-    return run_chunk(point, lo, hi, steps, seed, on_month, lambda: _flags[slot] == job)
+    return run_chunk(point, lo, hi, steps, seed, on_month, lambda: _flags[slot] == job, draws)
 
 
 def _noop() -> int:  # pragma: no cover
@@ -161,8 +168,10 @@ class Pool:
     def cancel(self, job: int) -> None:
         self.flags[job % SLOTS] = job
 
-    def submit(self, job: int, task: int, point: dict, lo: int, hi: int, steps: int, seed: int) -> Future:
-        return self.executor.submit(_task, job, task, point, lo, hi, steps, seed)
+    def submit(
+        self, job: int, task: int, point: dict, lo: int, hi: int, steps: int, seed: int, draws=None
+    ) -> Future:
+        return self.executor.submit(_task, job, task, point, lo, hi, steps, seed, draws)
 
 
 _pool: Pool | None = None

@@ -20,7 +20,11 @@ target) to rule out the parameter space that cannot reproduce the data, then
 column per parameter plus `weight`), `DIR/_manifest.json`, `DIR/summary.json`
 and `DIR/report.md` with figures. `civsim run SCENARIO --posterior DIR --reps R`
 then draws each replicate's parameters from the posterior, so bands carry
-parameter uncertainty as well as chance. Runs go through the same executors as
+parameter uncertainty as well as chance; the posterior of the shipped
+calibration below comes with civsim (`--posterior volunteering`), and the
+app's Compare page has a **Calibrated** switch that does the same for every
+scenario (replicate r takes draw r in each, so differences stay paired; the
+results line names the posterior and its hash). Runs go through the same executors as
 `civsim sweep` (`--workers N`, `--scheduler tcp://...`), every chunk of runs is
 written as it finishes, and rerunning the same command after a crash or
 `kill -9` resumes. `--budget RUNS` caps the model runs.
@@ -109,12 +113,16 @@ scenario may name another `start`.
   Observation error: `sd = sqrt(deff p (1 - p) / n + 0.01^2 / 12)`, sampling
   error with a stated design effect of 2 (not checked against the technical
   reports) plus the rounding of published whole percentages.
-- *NAO (2018) spending power*: -28.6% real terms 2010-11 to 2017-18. Model
-  output: `budget` averaged over 2017-18 divided by `budget` at month 0. sd
-  0.02 is a judgement (the deflator and what counts as spending power), not
-  a sampling error. The other NAO rows (government funding -49.1%, social
-  care spend -3.0%, other service spend -32.6%) have no model output today
-  and are shipped for reference.
+- *NAO (2018) service spend*: social care -3.0% and all other services
+  -32.6% in real terms, 2010-11 to 2016-17. Model outputs: `budget_care` and
+  `budget_services` averaged over 2016-17, each divided by its value at
+  month 0. The `austerity` preset takes the NAO path as an input
+  (`budget_path`, `protected_path`), so these rows check the input; they do
+  not inform any parameter. sd 0.02 is a judgement (the deflator and what
+  counts as a service), not a sampling error. The model's budget is what the
+  council spends on services, so spending power (-28.6% to 2017-18, which
+  also pays for non-service costs) and government funding (-49.1%) have no
+  model output and are shipped for reference.
 
 What was checked: each CLS value was found in the published release or in a
 summary quoting it (the `checked` column says what: value, fieldwork months,
@@ -133,7 +141,7 @@ discrepancy term is the place such doubts are carried.
 DOCS_PANDEMIC = """
 ## Out-of-sample check and the pandemic years
 
-The fit uses CLS 2013/14 to 2017/18 and the NAO 2017-18 spending power;
+The fit uses CLS 2013/14 to 2017/18 (the NAO budget path is an input);
 2018/19 and 2019/20 are held out (role `predict`) and their predicted
 intervals are compared with the observed 22% and 23% in the table above
 (rows marked `predict`). **2020/21 and 2021/22 are shown but neither fitted

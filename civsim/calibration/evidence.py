@@ -18,9 +18,14 @@ of financial year 2010-11, where the NAO's austerity series starts); month
   share of citizens engaged), averaged over the survey's fieldwork months. The
   survey asks about the previous 12 months, and fieldwork runs over 8-12
   months, so a window mean is closer to what is measured than one month.
-- **NAO spending power**: real-terms spending power in 2017-18 relative to
-  2010-11. Model output: ``budget`` averaged over the months of 2017-18,
-  divided by ``budget`` at month 0.
+- **NAO service spend**: real-terms spending on social care, and on all
+  other services, in 2016-17 relative to 2010-11. Model outputs:
+  ``budget_care`` and ``budget_services`` averaged over the months of
+  2016-17, divided by their values at month 0. The austerity preset takes
+  this path as an input, so these rows check the input rather than inform
+  parameters. The model's budget is service spend, so the NAO's
+  spending-power figure (which also funds non-service costs) is shipped for
+  reference, unmapped.
 
 Observation error of a survey share ``p`` from ``n`` respondents with design
 effect ``deff``, published rounded to whole percentage points::

@@ -25,6 +25,23 @@ import pandas as pd
 from civsim.errors import UserError
 
 POSTERIOR_FILE = "posterior.parquet"
+SHIPPED = "posteriors"
+"""Folder of :mod:`civsim.data` with shipped posteriors, one directory each (``<name>/posterior.parquet``)."""
+
+
+def shipped_dir() -> Path:
+    """Where the shipped posteriors live (inside the installed package)."""
+    from importlib import resources
+
+    return Path(str(resources.files("civsim.data"))) / SHIPPED
+
+
+def shipped_posteriors() -> list[str]:
+    """Names of the posteriors shipped with civsim (e.g. ``volunteering``), sorted."""
+    root = shipped_dir()
+    if not root.is_dir():
+        return []
+    return sorted(d.name for d in root.iterdir() if (d / POSTERIOR_FILE).is_file())
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,7 @@ def write_posterior(out: Path, theta: np.ndarray, weights: np.ndarray, names: li
 
 
 def load_posterior(directory: str | Path) -> Posterior:
-    """Read a calibration's posterior.
+    """Read a calibration's posterior: a calibration directory, its parquet file, or a shipped name.
 
     Raises
     ------
@@ -81,9 +98,15 @@ def load_posterior(directory: str | Path) -> Posterior:
     from civsim.params import SCHEMA
 
     d = Path(directory)
+    if not d.exists() and str(directory) in shipped_posteriors():
+        d = shipped_dir() / str(directory)
     path = d / POSTERIOR_FILE if d.is_dir() else d
     if not path.is_file():
-        raise UserError(f"--posterior {directory}: no {POSTERIOR_FILE} there (run `civsim calibrate` first)")
+        shipped = ", ".join(shipped_posteriors()) or "none"
+        raise UserError(
+            f"--posterior {directory}: no {POSTERIOR_FILE} there (run `civsim calibrate` first, "
+            f"or name a shipped posterior: {shipped})"
+        )
     try:
         samples = pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error

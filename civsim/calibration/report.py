@@ -216,7 +216,15 @@ def identification(result: CalibrationResult, s: dict[str, Any]) -> str:
         + (", ".join(f"`{n}`" for n in weak) if weak else "none")
         + f". The worst-fitted target is {worst} (z = {fit[worst]['z']:+.2f})."
     ]
-    if "initial_engagement" in post:
+    from civsim.params import SCHEMA
+
+    burn_in = int(result.spec.base.get("burn_in", SCHEMA["burn_in"].default) or 0)
+    if "initial_engagement" in weak and burn_in > 0:
+        parts.append(
+            f"`initial_engagement` sets engagement only at the start of the {burn_in}-month burn-in, "
+            "which all but erases it before month 0, so these data cannot identify it (as expected)."
+        )
+    if "initial_engagement" in post and burn_in == 0:
         med = post["initial_engagement"]["median"]
         first = min(
             (t for t in result.spec.fit_targets if t.metric == "engagement"),
