@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import math
 import shutil
-import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +44,7 @@ from civsim.experiments.paired import (
     variant_key,
     write_json,
 )
+from civsim.experiments.paired_report import command_line, engine_name, regenerate_lines, run_manifest
 
 INTACT = ""
 """Ablation name of the intact model in results."""
@@ -148,8 +147,7 @@ def run_ablation(
             ref, trt = results[kr], results[kt]
             eff = paired_block_effect(ref.of(p.measure), trt.of(p.measure), p.expect, exp.level)
             rows.append(Row(p, ab, eff, (kr, kt), (ref.censored_of(p.measure), trt.censored_of(p.measure))))
-    name = engine if isinstance(engine, str) else getattr(engine, "__name__", "custom")
-    return AblationResult(exp, rows, results, stats, name)
+    return AblationResult(exp, rows, results, stats, engine_name(engine))
 
 
 # ----------------------------------------------------------------------------
@@ -239,13 +237,7 @@ def markdown(result: AblationResult, command: str = "") -> str:
         "in every block: the arms give identical values), **reversed** (interval wholly on the wrong side).",
         "",
     ]
-    if command:
-        lines += [
-            f"Regenerate with `{command}` ({s.runs:,} runs: {s.seconds:.0f} s wall, "
-            f"{s.cpu_seconds:.0f} s CPU, "
-            f"{s.backend}, {s.workers} worker{'s' if s.workers != 1 else ''}).",
-            "",
-        ]
+    lines += regenerate_lines(command, s)
     lines += [
         f"| pattern | metric | expected | effect [{lvl} CI] | consistent sign | verdict | "
         f"effect with each mechanism off [{lvl} CI] (share of intact) |",
@@ -302,48 +294,26 @@ def markdown(result: AblationResult, command: str = "") -> str:
 
 def manifest(result: AblationResult, command: str = "") -> dict[str, Any]:
     """What was run: the file, settings, seed rule, every point's resolved parameters, versions."""
-    from civsim.experiments.runner import model_fingerprint
-    from civsim.simulate import versions
-
-    exp, s = result.experiment, result.stats
-    return {
-        "kind": "ablation",
-        "experiment": {"name": exp.name, "path": str(exp.path), "text": exp.text},
-        "settings": exp.settings(),
-        "seeds": {"rule": SEED_RULE, "seed": exp.seed, "blocks": exp.blocks, "replicates": exp.replicates},
-        "engine": result.engine,
-        "model": model_fingerprint("batch") if result.engine == "batch" else result.engine,
-        "patterns": {
-            p.name: {
-                "claim": p.claim,
-                "reference": p.reference.describe(),
-                "treatment": p.treatment.describe(),
-                "metric": p.measure.as_dict(),
-                "expect": p.expect,
-                "margin": p.margin,
-                "ablations": {a.name: a.overrides for a in p.ablations},
-                "keys": {
-                    (ab or "intact"): dict(
-                        zip(("reference", "treatment"), result.row(p.name, ab).keys, strict=True)
-                    )
-                    for ab in (INTACT, *(a.name for a in p.ablations))
-                },
-            }
-            for p in exp.patterns
-        },
-        "params": {k: v.params for k, v in result.variants.items()},
-        "run": {
-            "runs": s.runs,
-            "citizen_steps": s.citizen_steps,
-            "seconds": round(s.seconds, 2),
-            "cpu_seconds": round(s.cpu_seconds, 2),
-            "backend": s.backend,
-            "workers": s.workers,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        "command": command,
-        "versions": versions(),
+    exp = result.experiment
+    patterns = {
+        p.name: {
+            "claim": p.claim,
+            "reference": p.reference.describe(),
+            "treatment": p.treatment.describe(),
+            "metric": p.measure.as_dict(),
+            "expect": p.expect,
+            "margin": p.margin,
+            "ablations": {a.name: a.overrides for a in p.ablations},
+            "keys": {
+                (ab or "intact"): dict(
+                    zip(("reference", "treatment"), result.row(p.name, ab).keys, strict=True)
+                )
+                for ab in (INTACT, *(a.name for a in p.ablations))
+            },
+        }
+        for p in exp.patterns
     }
+    return run_manifest("ablation", result, {"patterns": patterns}, command)
 
 
 def write_ablation(
@@ -352,7 +322,7 @@ def write_ablation(
     """Write ablation.csv, runs.csv, manifest.json and ablation.md to ``out`` (and the .md to ``doc``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["civsim", *sys.argv[1:]]) if command is None else command
+    command = command_line(command)
     paths = [out / "ablation.csv", out / "runs.csv", out / "manifest.json", out / "ablation.md"]
     table(result).to_csv(paths[0], index=False)
     runs_table(result).to_csv(paths[1], index=False)

@@ -41,17 +41,25 @@ from pathlib import Path
 from typing import Any
 
 from civsim import params as schema
-from civsim.experiments.effects import EXPECT, LEVEL
+from civsim.experiments.effects import EXPECT
 from civsim.experiments.measures import Measure, parse_measure
-from civsim.experiments.tomlcheck import FileCheck, find_file, preset_params, read_toml
+from civsim.experiments.paired_spec import (
+    MIN_BLOCKS,  # noqa: F401 - re-exported
+    PairedExperiment,
+    fmt_value,
+    load_paired_file,
+    parse_base,
+    parse_experiment_table,
+    parse_level_and_scenario,
+    parse_run_settings,
+)
+from civsim.experiments.tomlcheck import FileCheck, preset_params
 
 KIND = "ablation"
 _TOP = ("experiment", "params", "pattern")
 _EXPERIMENT = ("kind", "name", "description", "scenario", "seed", "steps", "blocks", "replicates", "level")
 _PATTERN = ("name", "claim", "params", "reference", "treatment", "metric", "expect", "margin", "ablations")
 _ARM = ("preset", "params")
-MIN_BLOCKS = 2
-"""Fewest seed blocks a file may ask for (an interval needs two; the brief asks for five)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class Arm:
     def describe(self) -> str:
         """E.g. ``austerity + mutual_aid = 1``."""
         parts = [Path(p).stem if p.endswith(".toml") else p for p in self.presets]
-        parts += [f"{k} = {_fmt(v)}" for k, v in self.params.items()]
+        parts += [f"{k} = {fmt_value(v)}" for k, v in self.params.items()]
         return " + ".join(parts) if parts else "defaults"
 
 
@@ -77,7 +85,7 @@ class Ablation:
 
     def describe(self) -> str:
         """E.g. ``mutual_aid = 0``."""
-        return ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides.items())
+        return ", ".join(f"{k} = {fmt_value(v)}" for k, v in self.overrides.items())
 
 
 @dataclass(frozen=True)
@@ -118,31 +126,10 @@ class Pattern:
 
 
 @dataclass(frozen=True)
-class AblationExperiment:
-    """A validated ablation file."""
+class AblationExperiment(PairedExperiment):
+    """A validated ablation file: the common settings (:class:`.PairedExperiment`), then its patterns."""
 
-    name: str
-    description: str
-    path: Path
-    text: str
-    scenario: str | None
-    seed: int
-    steps: int
-    blocks: int
-    replicates: int
-    level: float
-    base: dict[str, Any]
     patterns: tuple[Pattern, ...]
-
-    def settings(self) -> dict[str, Any]:
-        """Run settings, JSON-ready."""
-        return {
-            "seed": self.seed,
-            "steps": self.steps,
-            "blocks": self.blocks,
-            "replicates": self.replicates,
-            "level": self.level,
-        }
 
 
 def load_ablation(
@@ -160,36 +147,15 @@ def load_ablation(
     UserError
         One line naming the file, the key, the value and what is allowed.
     """
-    path = find_file(name_or_path, "ablation")
-    data, text = read_toml(path)
-    return parse_ablation(
-        data, path, text, blocks=blocks, replicates=replicates, steps=steps, citizens=citizens
+    return load_paired_file(
+        name_or_path,
+        "ablation",
+        parse_ablation,
+        blocks=blocks,
+        replicates=replicates,
+        steps=steps,
+        citizens=citizens,
     )
-
-
-def parse_experiment_table(
-    check: FileCheck, data: dict[str, Any], kind: str, top: tuple[str, ...], keys: tuple[str, ...]
-) -> dict[str, Any]:
-    """Check the top-level tables and the ``[experiment]`` table common to ablation and lever files."""
-    for key in data:
-        if key not in top:
-            raise check.fail(
-                "top level", f"unknown table {key!r}; allowed: {', '.join('[' + k + ']' for k in top)}"
-            )
-    if "experiment" not in data:
-        raise check.fail("top level", f"missing the [experiment] table (kind = {kind!r}, seed, ...)")
-    exp = check.table("[experiment]", data["experiment"])
-    check.keys("[experiment]", exp, keys)
-    if exp.get("kind") != kind:
-        raise check.fail(
-            "[experiment] kind",
-            f"{exp.get('kind')!r} is not allowed: this is read as a {kind} file, so kind = {kind!r}",
-        )
-    if "seed" not in exp:
-        raise check.fail(
-            "[experiment] seed", "missing: every experiment needs a seed (a non-negative integer)"
-        )
-    return exp
 
 
 def parse_ablation(
@@ -205,58 +171,22 @@ def parse_ablation(
     """Validate parsed TOML ``data`` of the ablation file ``path`` (see :func:`load_ablation`)."""
     check = FileCheck(path)
     exp = parse_experiment_table(check, data, KIND, _TOP, _EXPERIMENT)
-    name = check.string("[experiment] name", exp.get("name", path.stem))
-    description = exp.get("description", "")
-    if not isinstance(description, str):
-        raise check.fail("[experiment] description", f"{description!r} is not allowed: expected a string")
-    seed = check.integer("[experiment] seed", exp["seed"], 0, 2**63 - 1)
-    n_steps = check.integer(
-        "[experiment] steps", steps if steps is not None else exp.get("steps", 120), 1, 2400
-    )
-    n_blocks = check.integer(
-        "[experiment] blocks", blocks if blocks is not None else exp.get("blocks", 5), MIN_BLOCKS, 1000
-    )
-    reps = check.integer(
-        "[experiment] replicates",
-        replicates if replicates is not None else exp.get("replicates", 4),
-        1,
-        10_000,
-    )
-    level = check.number("[experiment] level", exp.get("level", LEVEL), 0.5, 0.999)
-    scenario = None
-    start: dict[str, Any] = {}
-    if "scenario" in exp:
-        (scenario,) = check.presets(
-            "[experiment] scenario", check.string("[experiment] scenario", exp["scenario"])
-        )
-        start = preset_params((scenario,))
-    base = check.overrides("[params]", data.get("params", {}))
-    if citizens is not None:
-        base["n_citizens"] = check.param("--citizens", "n_citizens", citizens)
+    run = parse_run_settings(check, exp, path, blocks=blocks, replicates=replicates, steps=steps)
+    level, scenario, start = parse_level_and_scenario(check, exp)
+    base = parse_base(check, data, citizens)
     raw = data.get("pattern")
     if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
         raise check.fail("[[pattern]]", "missing: an ablation file needs at least one [[pattern]] table")
     patterns: list[Pattern] = []
     for i, table in enumerate(raw):
-        pattern = _parse_pattern(check, i, table, start, base, n_steps)
+        pattern = _parse_pattern(check, i, table, start, base, run["steps"])
         if any(p.name == pattern.name for p in patterns):
             raise check.fail(
                 f"[[pattern]] {i} name", f"{pattern.name!r} is not allowed: pattern names must be distinct"
             )
         patterns.append(pattern)
     return AblationExperiment(
-        name=name,
-        description=description,
-        path=path,
-        text=text,
-        scenario=scenario,
-        seed=seed,
-        steps=n_steps,
-        blocks=n_blocks,
-        replicates=reps,
-        level=level,
-        base=base,
-        patterns=tuple(patterns),
+        **run, path=path, text=text, scenario=scenario, level=level, base=base, patterns=tuple(patterns)
     )
 
 
@@ -345,14 +275,6 @@ def _parse_arm(check: FileCheck, where: str, raw: Any) -> Arm:
     check.keys(where, table, _ARM)
     presets = check.presets(f"{where} preset", table["preset"]) if "preset" in table else ()
     return Arm(presets, check.overrides(f"{where} params", table.get("params", {})))
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 __all__ = ["Ablation", "AblationExperiment", "Arm", "Pattern", "load_ablation", "parse_ablation"]

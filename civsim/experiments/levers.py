@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import math
 import shutil
-import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,8 @@ from civsim.experiments.paired import (
     variant_key,
     write_json,
 )
+from civsim.experiments.paired_report import command_line, engine_name, regenerate_lines, run_manifest
+from civsim.experiments.paired_spec import fmt_value
 
 __all__ = ["LeverResult", "load_levers", "run_levers", "write_levers"]
 
@@ -117,8 +117,7 @@ def run_levers(
             for name, m in exp.outcomes.items():
                 effects[lever.name, i, name] = paired_block_effect(base.of(m), v.of(m), 0, exp.level)
     noise = {name: within_block_sd(base.of(m)) for name, m in exp.outcomes.items()}
-    name = engine if isinstance(engine, str) else getattr(engine, "__name__", "custom")
-    return LeverResult(exp, base_key, effects, noise, results, stats, name)
+    return LeverResult(exp, base_key, effects, noise, results, stats, engine_name(engine))
 
 
 def table(result: LeverResult) -> pd.DataFrame:
@@ -144,14 +143,6 @@ def table(result: LeverResult) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
 def markdown(result: LeverResult, figures: dict[str, str], command: str = "") -> str:
     """The lever report: per outcome, a table of levers with effects, noise and the flag."""
     exp, s = result.experiment, result.stats
@@ -173,12 +164,7 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
         "**within noise** when its effect is smaller than that at every value.",
         "",
     ]
-    if command:
-        lines += [
-            f"Regenerate with `{command}` ({s.runs:,} runs: {s.seconds:.0f} s wall, "
-            f"{s.cpu_seconds:.0f} s CPU, {s.backend}, {s.workers} worker{'s' if s.workers != 1 else ''}).",
-            "",
-        ]
+    lines += regenerate_lines(command, s)
     for o, m in exp.outcomes.items():
         flagged = result.noise_levers()[o]
         lines += [
@@ -201,9 +187,9 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
             for i, v in enumerate(lever.values):
                 e = result.effects[lever.name, i, o]
                 mark = " (baseline)" if v == lever.baseline else ""
-                cells.append(f"{_fmt(v)}{mark}: {e.effect:+.4f} [{e.low:+.4f}, {e.high:+.4f}]")
+                cells.append(f"{fmt_value(v)}{mark}: {e.effect:+.4f} [{e.low:+.4f}, {e.high:+.4f}]")
             lines.append(
-                f"| `{lever.name}` | {lever.strand} | {_fmt(lever.baseline)} | {'<br>'.join(cells)} | "
+                f"| `{lever.name}` | {lever.strand} | {fmt_value(lever.baseline)} | {'<br>'.join(cells)} | "
                 f"{summ['max_abs_effect']:.4f} | {summ['ratio']:.1f} | "
                 f"{'yes' if summ['any_ci_excludes_zero'] else 'no'} | "
                 f"{'**within noise**' if summ['within_noise'] else ''} |"
@@ -270,17 +256,8 @@ def plot(result: LeverResult, outcome: str, path: Path) -> Path:
 
 def manifest(result: LeverResult, command: str = "") -> dict[str, Any]:
     """What was run: the file, settings, seed rule, every point's resolved parameters, versions."""
-    from civsim.experiments.runner import model_fingerprint
-    from civsim.simulate import versions
-
-    exp, s = result.experiment, result.stats
-    return {
-        "kind": "levers",
-        "experiment": {"name": exp.name, "path": str(exp.path), "text": exp.text},
-        "settings": exp.settings(),
-        "seeds": {"rule": SEED_RULE, "seed": exp.seed, "blocks": exp.blocks, "replicates": exp.replicates},
-        "engine": result.engine,
-        "model": model_fingerprint("batch") if result.engine == "batch" else result.engine,
+    exp = result.experiment
+    specific = {
         "outcomes": {k: m.as_dict() for k, m in exp.outcomes.items()},
         "baseline": result.baseline_key,
         "levers": {
@@ -291,19 +268,8 @@ def manifest(result: LeverResult, command: str = "") -> dict[str, Any]:
             }
             for lv in exp.levers
         },
-        "params": {k: v.params for k, v in result.variants.items()},
-        "run": {
-            "runs": s.runs,
-            "citizen_steps": s.citizen_steps,
-            "seconds": round(s.seconds, 2),
-            "cpu_seconds": round(s.cpu_seconds, 2),
-            "backend": s.backend,
-            "workers": s.workers,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        "command": command,
-        "versions": versions(),
     }
+    return run_manifest("levers", result, specific, command)
 
 
 def runs_table(result: LeverResult) -> pd.DataFrame:
@@ -339,7 +305,7 @@ def write_levers(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["civsim", *sys.argv[1:]]) if command is None else command
+    command = command_line(command)
     paths = [out / "levers.csv", out / "runs.csv", out / "manifest.json"]
     table(result).to_csv(paths[0], index=False)
     runs_table(result).to_csv(paths[1], index=False)

@@ -41,10 +41,16 @@ from typing import Any
 import numpy as np
 
 from civsim import params as schema
-from civsim.experiments.ablation_spec import parse_experiment_table
-from civsim.experiments.effects import LEVEL
 from civsim.experiments.measures import Measure, parse_measure
-from civsim.experiments.tomlcheck import FileCheck, find_file, preset_params, read_toml
+from civsim.experiments.paired_spec import (
+    PairedExperiment,
+    load_paired_file,
+    parse_base,
+    parse_experiment_table,
+    parse_level_and_scenario,
+    parse_run_settings,
+)
+from civsim.experiments.tomlcheck import FileCheck
 
 KIND = "levers"
 _TOP = ("experiment", "params", "outcomes", "levers")
@@ -95,33 +101,13 @@ class Lever:
 
 
 @dataclass(frozen=True)
-class LeverExperiment:
-    """A validated lever file."""
+class LeverExperiment(PairedExperiment):
+    """A validated lever file: the common settings (:class:`.PairedExperiment`), then the baseline,
+    outcomes and levers."""
 
-    name: str
-    description: str
-    path: Path
-    text: str
-    scenario: str | None
-    seed: int
-    steps: int
-    blocks: int
-    replicates: int
-    level: float
-    base: dict[str, Any]
     resolved: dict[str, Any]
     outcomes: dict[str, Measure]
     levers: tuple[Lever, ...]
-
-    def settings(self) -> dict[str, Any]:
-        """Run settings, JSON-ready."""
-        return {
-            "seed": self.seed,
-            "steps": self.steps,
-            "blocks": self.blocks,
-            "replicates": self.replicates,
-            "level": self.level,
-        }
 
 
 def load_levers(
@@ -139,10 +125,14 @@ def load_levers(
     UserError
         One line naming the file, the key, the value and what is allowed.
     """
-    path = find_file(name_or_path, "lever")
-    data, text = read_toml(path)
-    return parse_levers(
-        data, path, text, blocks=blocks, replicates=replicates, steps=steps, citizens=citizens
+    return load_paired_file(
+        name_or_path,
+        "lever",
+        parse_levers,
+        blocks=blocks,
+        replicates=replicates,
+        steps=steps,
+        citizens=citizens,
     )
 
 
@@ -159,35 +149,10 @@ def parse_levers(
     """Validate parsed TOML ``data`` of the lever file ``path`` (see :func:`load_levers`)."""
     check = FileCheck(path)
     exp = parse_experiment_table(check, data, KIND, _TOP, _EXPERIMENT)
-    name = check.string("[experiment] name", exp.get("name", path.stem))
-    description = exp.get("description", "")
-    if not isinstance(description, str):
-        raise check.fail("[experiment] description", f"{description!r} is not allowed: expected a string")
-    seed = check.integer("[experiment] seed", exp["seed"], 0, 2**63 - 1)
-    n_steps = check.integer(
-        "[experiment] steps", steps if steps is not None else exp.get("steps", 120), 1, 2400
-    )
-    n_blocks = check.integer(
-        "[experiment] blocks", blocks if blocks is not None else exp.get("blocks", 5), 2, 1000
-    )
-    reps = check.integer(
-        "[experiment] replicates",
-        replicates if replicates is not None else exp.get("replicates", 4),
-        1,
-        10_000,
-    )
+    run = parse_run_settings(check, exp, path, blocks=blocks, replicates=replicates, steps=steps)
     n_values = check.integer("[experiment] values", exp.get("values", 5), 2, 101)
-    level = check.number("[experiment] level", exp.get("level", LEVEL), 0.5, 0.999)
-    scenario = None
-    start: dict[str, Any] = {}
-    if "scenario" in exp:
-        (scenario,) = check.presets(
-            "[experiment] scenario", check.string("[experiment] scenario", exp["scenario"])
-        )
-        start = preset_params((scenario,))
-    base = {**start, **check.overrides("[params]", data.get("params", {}))}
-    if citizens is not None:
-        base["n_citizens"] = check.param("--citizens", "n_citizens", citizens)
+    level, scenario, start = parse_level_and_scenario(check, exp)
+    base = {**start, **parse_base(check, data, citizens)}
     try:
         resolved = schema.resolve(base)
     except schema.ParamError as exc:
@@ -202,7 +167,7 @@ def parse_levers(
         )
     known = series_metrics(resolved)
     outcomes = {
-        key: parse_measure(check, f"[outcomes] {key}", value, known, tuple(resolved["domains"]), n_steps)
+        key: parse_measure(check, f"[outcomes] {key}", value, known, tuple(resolved["domains"]), run["steps"])
         for key, value in raw_outcomes.items()
     }
     for key, m in outcomes.items():
@@ -216,15 +181,10 @@ def parse_levers(
         _parse_lever(check, key, value, base, resolved, n_values) for key, value in raw_levers.items()
     )
     return LeverExperiment(
-        name=name,
-        description=description,
+        **run,
         path=path,
         text=text,
         scenario=scenario,
-        seed=seed,
-        steps=n_steps,
-        blocks=n_blocks,
-        replicates=reps,
         level=level,
         base=base,
         resolved=resolved,
