@@ -114,6 +114,7 @@ def experiment_data(spec: LabSpec) -> dict[str, Any]:
             "seed": int(spec.seed),
             "steps": int(spec.months),
             "replicates": int(spec.replicates),
+            "chunk_size": lab_chunk_size(spec),
         },
         "params": {**spec.fixed, "n_citizens": int(spec.n_citizens)},
         "uncertainties": {k: {"range": [float(lo), float(hi)]} for k, (lo, hi) in spec.ranges.items()},
@@ -124,6 +125,15 @@ def experiment_data(spec: LabSpec) -> dict[str, Any]:
         },
         "output": {"keep": "summary", "metrics": ["outcome_index", "inclusion_gap", "engagement", "trust"]},
     }
+
+
+def lab_chunk_size(spec: LabSpec) -> int:
+    """Runs per chunk for the page: the largest batches the sweep runner allows (32 runs, about
+    400,000 citizens), since a page run is few strategies of many futures and a batch's fixed
+    per-month costs are shared by its runs. Results do not depend on it (each run has its own seed)."""
+    from civsim.experiments.sweep_plan import CITIZENS_PER_CHUNK, MAX_DEFAULT_CHUNK
+
+    return int(max(1, min(MAX_DEFAULT_CHUNK, CITIZENS_PER_CHUNK // max(int(spec.n_citizens), 1))))
 
 
 def _toml_value(v: Any) -> str:
