@@ -290,3 +290,16 @@ def test_bad_file_in_a_real_process_exits_2_without_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert proc.stderr.startswith(f"error: {path}: [factors] austerity_rate.values[1]")
     assert "Traceback" not in proc.stderr
+
+
+def test_repeated_values_only_in_a_list_design(tmp_path):
+    """A grid (or sampled) factor with a repeated value would run a point twice; a list design
+    zips the i-th values, so a value may recur there (e.g. posterior draws)."""
+    grid = GOOD.replace("outreach = { values = [0.0, 0.5] }", "outreach = { values = [0.5, 0.5] }")
+    with pytest.raises(UserError, match=r"outreach.values: \[0.5, 0.5\] is not allowed: values must be distinct"):
+        _load_and_plan(write(tmp_path, grid))
+    listed = GOOD.replace("austerity_rate = [0.0, -0.05]", "austerity_rate = [-0.05, -0.05]")
+    listed = listed.replace("coordination_benefit = { range = [0.0, 1.0], num = 3 }\n", "")
+    listed = listed.replace("[output]", '[design]\nkind = "list"\n\n[output]')
+    exp = load_experiment(write(tmp_path, listed, "list.toml"))
+    assert exp.design.kind == "list" and exp.factors[0].values == (-0.05, -0.05)

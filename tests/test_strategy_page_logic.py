@@ -17,10 +17,12 @@ def tiny() -> lab.LabSpec:
     return spec
 
 
-def test_page_run_equals_civsim_sweep_of_the_downloaded_experiment(tmp_path):
+@pytest.mark.parametrize("posterior", ["", "volunteering"], ids=["lhs", "calibrated"])
+def test_page_run_equals_civsim_sweep_of_the_downloaded_experiment(tmp_path, posterior):
     from civsim.experiments.futures import load_strategy_experiment, load_strategy_results, run_strategies
 
     spec = tiny()
+    spec.posterior = posterior
     ticks = []
     frame = lab.run_lab(spec, progress=lambda d, t: ticks.append((d, t)))
     assert ticks[-1] == (16, 16)
@@ -92,3 +94,26 @@ def test_worker_processes_give_the_same_rows():
     a = lab.run_lab(spec, workers=1)
     b = lab.run_lab(spec, workers=2)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_calibrated_futures_take_posterior_draws_in_order():
+    from civsim.calibration.posterior import draw_points, load_posterior
+
+    spec = tiny()
+    spec.posterior = "volunteering"
+    spec.n_futures = 50
+    data = lab.experiment_data(spec)
+    post = load_posterior("volunteering")
+    draws = draw_points(post, 50, spec.seed)
+    assert data["design"] == {"kind": "list"}
+    unc = data["uncertainties"]
+    for name in post.names:  # future i takes draw i; a calibrated parameter loses its range
+        assert unc[name]["values"] == [d[name] for d in draws]
+    for name, (lo, hi) in spec.ranges.items():
+        if name not in post.names:
+            x = unc[name]["values"]
+            assert len(x) == 50 and lo <= min(x) and max(x) <= hi
+            # a Latin hypercube: one value in each of the 50 equal bins of the range
+            bins = sorted(int((v - lo) / (hi - lo) * 50) for v in x)
+            assert bins == list(range(50))
+    assert lab.experiment_data(spec) == data  # reproducible from the seed

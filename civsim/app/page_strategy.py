@@ -23,6 +23,7 @@ import solara
 from civsim import params as P
 from civsim.app import common
 from civsim.app import strategy_lab as lab
+from civsim.calibration.posterior import shipped_posteriors
 from civsim.errors import UserError
 
 METRICS = {
@@ -173,7 +174,12 @@ def Results(spec: lab.LabSpec, frame: pd.DataFrame, took: float):
     with solara.Column(gap="10px", classes=["civsim-strategy-results"]):
         solara.Text(
             f"Results: {len(spec.strategies)} strategies × {n_fut} futures × {spec.replicates} "
-            f"replicate(s) × {spec.months} months × {spec.n_citizens:,} citizens, computed in {took:.1f} s.",
+            f"replicate(s) × {spec.months} months × {spec.n_citizens:,} citizens, computed in {took:.1f} s"
+            + (
+                f"; each future draws its calibrated parameters from the posterior '{spec.posterior}'."
+                if spec.posterior
+                else "."
+            ),
             classes=["civsim-result-info"],
         )
         with solara.Row(gap="12px", style={"align-items": "center", "flex-wrap": "wrap"}):
@@ -259,6 +265,8 @@ def Strategy():
     error, set_error = solara.use_state(None)
     running, set_running = solara.use_state(False)
     cancel_event = solara.use_memo(threading.Event, [request])
+    shipped = solara.use_memo(shipped_posteriors, [])
+    calibrated, set_calibrated = solara.use_state(False)
 
     def current_spec() -> lab.LabSpec:
         return lab.LabSpec(
@@ -271,6 +279,7 @@ def Strategy():
             start.seed,
             start.scenario,
             start.fixed,
+            shipped[0] if calibrated and shipped else "",
         )
 
     def change(i: int, s: lab.LabStrategy):
@@ -345,6 +354,15 @@ def Strategy():
             disabled=len(strategies) >= lab.MAX_STRATEGIES or running,
         )
         with solara.Details("Futures: ranges of the uncertainties"):
+            if shipped:
+                with solara.Div(classes=["civsim-lab-calibrated"]):
+                    solara.Switch(
+                        label=f"Calibrated: each future also draws the parameters of the posterior "
+                        f"'{shipped[0]}' (they replace any range of theirs below)",
+                        value=calibrated,
+                        on_value=set_calibrated,
+                        disabled=running,
+                    )
             for name, (lo, hi) in ranges.items():
                 p = P.SCHEMA[name]
                 with solara.Div(classes=[f"civsim-range-{name}"]):

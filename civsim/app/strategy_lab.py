@@ -57,6 +57,8 @@ class LabSpec:
     seed: int = 4112
     scenario: str = "baseline"
     fixed: dict[str, Any] = field(default_factory=dict)
+    posterior: str = ""
+    """A shipped posterior's name (or a calibration directory): future i also takes posterior draw i."""
 
 
 def presets_path() -> Path:
@@ -117,8 +119,7 @@ def experiment_data(spec: LabSpec) -> dict[str, Any]:
             "chunk_size": lab_chunk_size(spec),
         },
         "params": {**spec.fixed, "n_citizens": int(spec.n_citizens)},
-        "uncertainties": {k: {"range": [float(lo), float(hi)]} for k, (lo, hi) in spec.ranges.items()},
-        "design": {"kind": "lhs", "samples": int(spec.n_futures)},
+        **futures_design(spec),
         "strategies": {
             s.name: ({"description": s.description} if s.description else {}) | dict(s.levers)
             for s in spec.strategies
@@ -134,6 +135,45 @@ def lab_chunk_size(spec: LabSpec) -> int:
     from civsim.experiments.sweep_plan import CITIZENS_PER_CHUNK, MAX_DEFAULT_CHUNK
 
     return int(max(1, min(MAX_DEFAULT_CHUNK, CITIZENS_PER_CHUNK // max(int(spec.n_citizens), 1))))
+
+
+def futures_design(spec: LabSpec) -> dict[str, Any]:
+    """The ``[uncertainties]`` and ``[design]`` of the lab's experiment.
+
+    Without a posterior: a Latin hypercube over the ranges. With one, every
+    future also carries a set of calibrated parameters: future i takes
+    posterior draw i (:func:`civsim.calibration.posterior.draw_points`, seeded
+    by the experiment's seed), and the uncertainties are a Latin hypercube
+    (scipy's, from ``SeedSequence(seed, spawn_key=(31,))``) written out as an
+    explicit list design, so the downloaded file reproduces the futures.
+    A calibrated parameter that is also an uncertainty takes the posterior's values.
+    """
+    if not spec.posterior:
+        return {
+            "uncertainties": {k: {"range": [float(lo), float(hi)]} for k, (lo, hi) in spec.ranges.items()},
+            "design": {"kind": "lhs", "samples": int(spec.n_futures)},
+        }
+    import numpy as np
+    from scipy.stats import qmc
+
+    from civsim.calibration.posterior import draw_points, load_posterior
+    from civsim.params import SCHEMA
+
+    post = load_posterior(spec.posterior)
+    n = int(spec.n_futures)
+    names = [k for k in spec.ranges if k not in post.names]
+    cols: dict[str, list[Any]] = {}
+    if names:
+        rng = np.random.default_rng(np.random.SeedSequence(int(spec.seed), spawn_key=(31,)))
+        u = qmc.LatinHypercube(d=len(names), seed=rng).random(n)
+        for j, k in enumerate(names):
+            lo, hi = spec.ranges[k]
+            x = lo + (hi - lo) * u[:, j]
+            cols[k] = [int(round(v)) for v in x] if SCHEMA[k].type == "int" else [float(v) for v in x]
+    draws = draw_points(post, n, int(spec.seed))
+    for k in post.names:
+        cols[k] = [d[k] for d in draws]
+    return {"uncertainties": {k: {"values": v} for k, v in cols.items()}, "design": {"kind": "list"}}
 
 
 def _toml_value(v: Any) -> str:
@@ -156,9 +196,18 @@ def experiment_toml(spec: LabSpec) -> str:
     for table in ("experiment", "params"):
         out.append(f"[{table}]")
         out += [f"{k} = {_toml_value(v)}" for k, v in data[table].items()] + [""]
+    if spec.posterior:
+        out.insert(
+            1, f"# Futures carry draws of the calibrated posterior {spec.posterior!r} (a list design)."
+        )
     out.append("[uncertainties]")
-    out += [f"{k} = {{ range = {_toml_value(v['range'])} }}" for k, v in data["uncertainties"].items()] + [""]
-    out += ["[design]", 'kind = "lhs"', f"samples = {data['design']['samples']}", ""]
+    out += [
+        f"{k} = {{ {kind} = {_toml_value(v[kind])} }}" for k, v in data["uncertainties"].items() for kind in v
+    ] + [""]
+    design = data["design"]
+    out += ["[design]", f"kind = {_toml_value(design['kind'])}"]
+    out += [f"samples = {design['samples']}"] if "samples" in design else []
+    out += [""]
     for name, table in data["strategies"].items():
         out.append(f"[strategies.{name}]")
         out += [f"{k} = {_toml_value(v)}" for k, v in table.items()] + [""]

@@ -58,8 +58,6 @@ def _parse_factors(ctx: _Ctx, table: dict[str, Any]) -> tuple[Factor, ...]:
             if not isinstance(values, list) or not values:
                 raise ctx.fail(f"{where}.values", f"{values!r} is not allowed: expected a non-empty list")
             checked = tuple(_param(ctx, f"{where}.values[{i}]", name, v) for i, v in enumerate(values))
-            if len(set(checked)) != len(checked):
-                raise ctx.fail(f"{where}.values", f"{values!r} is not allowed: values must be distinct")
             out.append(Factor(name, p.type, values=checked))
         else:
             rng = spec["range"]
@@ -95,6 +93,13 @@ def _parse_design(ctx: _Ctx, raw: Any, factors: tuple[Factor, ...]) -> DesignSpe
             f"{_hint(str(kind), DESIGN_KINDS)}",
         )
     _check_keys(ctx, f"[design] (kind = {kind!r})", table, _DESIGN_KEYS[kind])
+    if kind != "list":  # a list design zips the i-th values, so a value may recur (e.g. posterior draws)
+        for f in factors:
+            if f.values is not None and len(set(f.values)) != len(f.values):
+                raise ctx.fail(
+                    f"[factors] {f.name}.values",
+                    f"{list(f.values)!r} is not allowed: values must be distinct (except in a list design)",
+                )
     if kind == "grid":
         for f in factors:
             if f.is_range and f.num is None:
