@@ -296,7 +296,8 @@ def test_repeated_values_only_in_a_list_design(tmp_path):
     """A grid (or sampled) factor with a repeated value would run a point twice; a list design
     zips the i-th values, so a value may recur there (e.g. posterior draws)."""
     grid = GOOD.replace("outreach = { values = [0.0, 0.5] }", "outreach = { values = [0.5, 0.5] }")
-    with pytest.raises(UserError, match=r"outreach.values: \[0.5, 0.5\] is not allowed: values must be distinct"):
+    distinct = r"outreach.values: \[0.5, 0.5\] is not allowed: values must be distinct"
+    with pytest.raises(UserError, match=distinct):
         _load_and_plan(write(tmp_path, grid))
     listed = GOOD.replace("austerity_rate = [0.0, -0.05]", "austerity_rate = [-0.05, -0.05]")
     listed = listed.replace("coordination_benefit = { range = [0.0, 1.0], num = 3 }\n", "")
