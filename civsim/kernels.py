@@ -86,51 +86,49 @@ claim_slots = _jit(rules.claim_slots)
 
 
 @_jit
-def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, n_allies, vtype, N, S, MG, K):
+def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, vtype, N, S, MG, K):
     """Every sum over citizens the processes need, in one pass (see process.citizen_aggregates).
 
-    Inputs are flat: ``cell``, ``engaged``, ``member``, ``capacity``, ``trust``
-    over B N citizens; ``mult``, ``focus``, ``n_allies`` over B S slots.
-    Returns per slot: members, their capacity and trust; per cell: allied
-    members, engaged citizens outside / inside networks (``2 c + in``), the
-    capacity x trust of the engaged outside networks, everyone's trust; per
-    cell and domain: members' pooled action (capacity x trust x multiplier),
-    and the engaged by the domain they champion (``vtype``), members twice.
+    Inputs are flat: ``cell``, ``engaged``, ``member``, ``capacity``, ``trust``,
+    ``vtype`` over B N citizens; ``mult``, ``focus`` over B S slots.
+    Returns per slot: members, their capacity and trust; per cell: engaged
+    citizens outside / inside networks (``2 c + in``), the capacity x trust
+    of the engaged outside networks, everyone's trust; per cell and domain:
+    members' pooled action (capacity x trust x multiplier), and the engaged
+    by the domain they champion (``vtype``), members twice.
     """
     BN = engaged.shape[0]
     B = BN // N
     members = np.zeros(B * S)
     member_capacity = np.zeros(B * S)
     member_trust = np.zeros(B * S)
-    covered = np.zeros(B * MG)
     counts = np.zeros(B * MG * 2)
     unaffiliated = np.zeros(B * MG * 2)
     members_k = np.zeros(B * MG * K)
     trust_cell = np.zeros(B * MG)
     voice = np.zeros(B * MG * K)
-    for i in range(BN):
-        c = cell[i]
-        tau = trust[i]
-        trust_cell[c] += tau
-        m = member[i]
-        slot = (i // N) * S + m
-        if m >= 0:
-            members[slot] += 1.0
-            member_capacity[slot] += capacity[i]
-            member_trust[slot] += tau
-            if n_allies[slot] > 0:
-                covered[c] += 1.0
-        if engaged[i]:
-            ct = capacity[i] * tau
+    for b in range(B):
+        for i in range(b * N, (b + 1) * N):
+            c = cell[i]
+            tau = trust[i]
+            trust_cell[c] += tau
+            m = member[i]
+            slot = b * S + m
             if m >= 0:
-                counts[2 * c + 1] += 1.0
-                members_k[c * K + focus[slot]] += ct * mult[slot]
-                voice[c * K + vtype[i]] += 2.0
-            else:
-                counts[2 * c] += 1.0
-                unaffiliated[2 * c] += ct
-                voice[c * K + vtype[i]] += 1.0
-    return members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell, voice
+                members[slot] += 1.0
+                member_capacity[slot] += capacity[i]
+                member_trust[slot] += tau
+            if engaged[i]:
+                ct = capacity[i] * tau
+                if m >= 0:
+                    counts[2 * c + 1] += 1.0
+                    members_k[c * K + focus[slot]] += ct * mult[slot]
+                    voice[c * K + vtype[i]] += 2.0
+                else:
+                    counts[2 * c] += 1.0
+                    unaffiliated[2 * c] += ct
+                    voice[c * K + vtype[i]] += 1.0
+    return members, member_capacity, member_trust, counts, unaffiliated, members_k, trust_cell, voice
 
 
 @_jit
@@ -153,6 +151,8 @@ def citizen_decisions(
     burnout_hood,
     hood,
     trust_rate,
+    u_join,
+    join_rate,
     N,
 ):
     """Engagement, trust and membership at t+1 for every citizen, from the state at t.
@@ -162,15 +162,19 @@ def citizen_decisions(
     ``target_cell`` is the trust target per (cell, engaged), flat;
     ``burnout_hood`` the burnout rate per neighbourhood (flat B M, the base
     rate plus any aid strain), indexed by ``hood`` (flat, b M + m). The
-    other weights are per run (B,). Returns engaged', trust', and member' where a
-    citizen keeps their network (else -1: joining is decided after, for the
-    engaged citizens outside a network, ``seeking``).
+    other weights and ``join_rate`` are per run (B,). Returns engaged',
+    trust', member' where a citizen keeps their network (else -1), and
+    ``joining``: the engaged citizens outside a network whose join draw
+    ``u_join`` is below their run's join rate. Only they can join one
+    (:func:`civsim.rules.join_choice`, which picks the network, gives -1 to
+    everyone else), and they are a few percent of the citizens, so the
+    choice is made after, for them alone.
     """
     BN = engaged.shape[0]
     engaged_next = np.empty(BN, dtype=np.bool_)
     trust_next = np.empty(BN)
     member_next = np.empty(BN, dtype=np.int32)
-    seeking = np.empty(BN, dtype=np.bool_)
+    joining = np.empty(BN, dtype=np.bool_)
     for i in range(BN):
         b = i // N
         m = member[i]
@@ -185,8 +189,8 @@ def citizen_decisions(
         trust_next[i] = next_trust(trust[i], target, trust_rate[b])
         stays = keeps_membership(has, eng, dissolving_ext[b, m + 1])
         member_next[i] = m if stays else -1
-        seeking[i] = eng and not has
-    return engaged_next, trust_next, member_next, seeking
+        joining[i] = eng and not has and u_join[i] < join_rate[b]
+    return engaged_next, trust_next, member_next, joining
 
 
 @_jit
@@ -198,7 +202,7 @@ def update_tie_counts(indptr, indices, engaged, engaged_next, counts):
     """
     for i in range(engaged.shape[0]):
         if engaged_next[i] != engaged[i]:
-            sign = 1.0 if engaged_next[i] else -1.0
+            sign = 1 if engaged_next[i] else -1
             for p in range(indptr[i], indptr[i + 1]):
                 counts[indices[p]] += sign
 
@@ -216,6 +220,41 @@ def claim_slots_per_run(alive, slot_hood, dissolving, founders, hood_focus, want
     return new_focus, parent
 
 
+@_jit
+def components(adjacency):
+    """Connected components of each run's graph (B, n, n), as scipy's ``connected_components`` numbers them.
+
+    Returns labels (B, n) and the number of components per run (B,).
+    Components are numbered in the order of their lowest node, as scipy's
+    undirected search does, so code that walks them in label order gets the
+    same results; an edge in either direction joins two nodes.
+    """
+    B, n, _ = adjacency.shape
+    label = np.full((B, n), -1, dtype=np.int64)
+    count = np.zeros(B, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    for b in range(B):
+        k = 0
+        for start in range(n):
+            if label[b, start] >= 0:
+                continue
+            label[b, start] = k
+            stack[0] = start
+            top = 1
+            while top > 0:
+                top -= 1
+                v = stack[top]
+                for w in range(n):
+                    if label[b, w] < 0 and (adjacency[b, v, w] or adjacency[b, w, v]):
+                        label[b, w] = k
+                        stack[top] = w
+                        top += 1
+            k += 1
+        count[b] = k
+    return label, count
+
+
 numba.config.CACHE_DIR = _saved_cache_dir
 
-__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts", "claim_slots_per_run"]
+
+__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts", "claim_slots_per_run", "components"]

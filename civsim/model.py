@@ -373,7 +373,6 @@ class CivicModel(mesa.Model):
         """Sums over citizens (process.citizen_aggregates) for the state at t."""
         cs = self.citizen_list
         alive, focus, _, mult = self.network_arrays()
-        n_allies = np.array([[len(n.allies) if n is not None else 0 for n in self.slots]])
         return process.citizen_aggregates(
             self.cell,
             np.array([[c.engaged for c in cs]]),
@@ -382,7 +381,6 @@ class CivicModel(mesa.Model):
             np.array([[c.trust for c in cs]]),
             mult,
             focus,
-            n_allies,
             np.array([[c.vtype for c in cs]]),
             self.pop,
             self.dims.K,

@@ -14,8 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from civsim import kernels, rules
 from civsim.params import SCHEMA
@@ -194,9 +192,9 @@ def allied_by_domain(
     """
     B, S = alive.shape
     out = np.zeros((B, K))
+    labels, n_comps = kernels.components(ally)
     for b in range(B):
-        n_comp, label = connected_components(ally[b], directed=False)
-        net_label = label[:S]
+        n_comp, net_label = n_comps[b], labels[b, :S]
         live = alive[b]
         infl = np.bincount(net_label[live], weights=members[b][live], minlength=n_comp) / n_citizens
         strong = (infl >= P["influence_threshold"][b]) & (infl > 0)
@@ -210,17 +208,10 @@ def allied_by_domain(
 def alliance_summary(ally: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Number of alliances (components of two or more actors) and the largest one's size, per run."""
     B, n, _ = ally.shape
-    b, i, j = np.nonzero(ally)
-    graph = sp.csr_array((np.ones(b.size), (b * n + i, b * n + j)), shape=(B * n, B * n))
-    n_comp, label = connected_components(graph, directed=False)
-    size = np.bincount(label, minlength=n_comp)
-    run_of = np.zeros(n_comp, dtype=np.int64)
-    run_of[label] = np.repeat(np.arange(B), n)
+    label, _ = kernels.components(ally)
+    size = np.bincount((label + n * np.arange(B)[:, None]).ravel(), minlength=B * n).reshape(B, n)
     allied = size >= 2
-    count = np.bincount(run_of[allied], minlength=B).astype(float)
-    largest = np.zeros(B)
-    np.maximum.at(largest, run_of[allied], size[allied])
-    return count, largest
+    return allied.sum(axis=1).astype(float), np.where(allied, size, 0).max(axis=1).astype(float)
 
 
 # --------------------------------------------------------------------------
@@ -348,7 +339,7 @@ def hood_links(ally: np.ndarray, net_hood: np.ndarray, M: int) -> np.ndarray:
     onehot = np.zeros((S, M))
     onehot[np.arange(S), net_hood] = 1.0
     nn = ally[:, :S, :S].astype(float)
-    link = np.einsum("sm,bst,tn->bmn", onehot, nn, onehot) > 0
+    link = onehot.T @ nn @ onehot > 0  # counts of allied pairs: whole numbers, exact in any order
     link[:, np.arange(M), np.arange(M)] = False
     return link.astype(float)
 
@@ -392,7 +383,6 @@ def citizen_aggregates(
     trust: np.ndarray,
     mult: np.ndarray,
     focus: np.ndarray,
-    n_allies: np.ndarray,
     vtype: np.ndarray,
     pop: np.ndarray,
     K: int,
@@ -400,7 +390,7 @@ def citizen_aggregates(
     """Sums over citizens that the network and cell processes need, for B runs.
 
     Inputs are (B, N) citizen arrays, ``cell`` from :func:`cell_index`, per
-    network slot (B, S) the pooled multiplier, focus and number of allies, and
+    network slot (B, S) the pooled multiplier and focus, and
     ``pop`` (B, M, G). The sums are taken in one compiled pass
     (:func:`civsim.kernels.citizen_sums`) in citizen order, so they are the
     same for a batch of one or many.
@@ -410,14 +400,14 @@ def citizen_aggregates(
     ``unaffiliated`` (capacity x trust of engaged citizens outside networks)
     ``members_k`` (B, M, G, K, members' pooled action by their network's
     focus) and ``voice_type`` (B, M, G, K, engaged citizens by championed
-    domain, members twice); per neighbourhood (B, M) ``covered_hood`` (members of allied
-    networks), ``unaffiliated_engaged_hood`` and ``hood_trust`` (mean trust).
+    domain, members twice); per neighbourhood (B, M) ``unaffiliated_engaged_hood``
+    and ``hood_trust`` (mean trust).
     """
     B, N = engaged.shape
     _, M, G = pop.shape
     S = mult.shape[1]
     MG = M * G
-    members, member_capacity, member_trust, covered, counts, unaffiliated, members_k, trust_cell, voice = (
+    members, member_capacity, member_trust, counts, unaffiliated, members_k, trust_cell, voice = (
         kernels.citizen_sums(
             np.ascontiguousarray(cell).ravel(),
             np.ascontiguousarray(engaged).ravel(),
@@ -426,7 +416,6 @@ def citizen_aggregates(
             np.ascontiguousarray(trust, dtype=float).ravel(),
             np.ascontiguousarray(mult, dtype=float).ravel(),
             np.ascontiguousarray(focus).ravel(),
-            np.ascontiguousarray(n_allies).ravel(),
             np.ascontiguousarray(vtype).ravel(),
             N,
             S,
@@ -439,7 +428,6 @@ def citizen_aggregates(
         "members": members.reshape(B, S),
         "member_capacity": member_capacity.reshape(B, S),
         "member_trust": member_trust.reshape(B, S),
-        "covered_hood": covered.reshape(B, M, G).sum(axis=2),
         "engaged_members_cell": counts[..., 1],
         "engaged_cell": counts[..., 0] + counts[..., 1],
         "unaffiliated_engaged_hood": counts[..., 0].sum(axis=2),

@@ -45,7 +45,6 @@ def citizens(draw):
         "trust": rng.random((B, N)),
         "mult": 1.0 + rng.random((B, S)),
         "focus": rng.integers(0, K, (B, S)),
-        "n_allies": rng.integers(0, 3, (B, S)),
         "vtype": rng.integers(0, K, (B, N)).astype(np.int32),
         "pop": np.bincount(process.cell_index(hood, group, M, G).ravel(), minlength=B * M * G).reshape(
             B, M, G
@@ -68,16 +67,11 @@ def reference_sums(c):
     em = eng[inside]
     em_slot = (em // N) * S + member[em]
     counts = np.bincount(cell2, minlength=B * MG * 2).reshape(B, M, G, 2).astype(float)
-    allied = at[c["n_allies"].ravel()[slot] > 0]
     trust_cell = np.bincount(cell, weights=c["trust"].ravel(), minlength=B * MG).reshape(B, M, G)
     return {
         "members": np.bincount(slot, minlength=B * S).reshape(B, S).astype(float),
         "member_capacity": np.bincount(slot, c["capacity"].ravel()[at], minlength=B * S).reshape(B, S),
         "member_trust": np.bincount(slot, c["trust"].ravel()[at], minlength=B * S).reshape(B, S),
-        "covered_hood": np.bincount(cell[allied], minlength=B * MG)
-        .reshape(B, M, G)
-        .sum(axis=2)
-        .astype(float),
         "engaged_members_cell": counts[..., 1],
         "engaged_cell": counts[..., 0] + counts[..., 1],
         "unaffiliated_engaged_hood": counts[..., 0].sum(axis=2),
@@ -105,7 +99,6 @@ def test_citizen_sums_equal_bincount_definition_exactly(c):
         c["trust"],
         c["mult"],
         c["focus"],
-        c["n_allies"],
         c["vtype"],
         c["pop"],
         c["K"],
@@ -135,7 +128,9 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
     hood = rng.integers(0, M, N)
     hood_index = (np.arange(B)[:, None] * M + hood[None, :]).astype(np.int32)
     burnout_hood = rng.random((B, M))
-    eng_next, trust_next, member_next, seeking = kernels.citizen_decisions(
+    u_join = rng.random((B, N))
+    join_rate = rng.random(B) * 0.5
+    eng_next, trust_next, member_next, joining = kernels.citizen_decisions(
         ties.ravel(),
         degree.ravel(),
         c["capacity"].ravel(),
@@ -154,6 +149,8 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
         burnout_hood.ravel(),
         hood_index.ravel(),
         w["rate"],
+        u_join.ravel(),
+        join_rate,
         N,
     )
 
@@ -178,7 +175,9 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
     assert np.array_equal(eng_next.reshape(B, N), want_eng)
     assert np.array_equal(trust_next.reshape(B, N), want_trust)
     assert np.array_equal(member_next.reshape(B, N), np.where(stays, c["member"], -1))
-    assert np.array_equal(seeking.reshape(B, N), c["engaged"] & ~has)
+    one_open_network = np.ones((B, N, 1))  # cumulative weights: join_choice then says who joins at all
+    joins = rules.join_choice(u_join, col(join_rate), one_open_network) >= 0
+    assert np.array_equal(joining.reshape(B, N), c["engaged"] & ~has & joins)
 
 
 @settings(max_examples=40, deadline=None)

@@ -86,7 +86,7 @@ class BatchModel:
         self.ties = _stack_ties(tie_parts)
         del tie_parts
         self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
-        self.engaged_ties = np.zeros((B, N))  # engaged ties per citizen: everyone engaged counts once
+        self.engaged_ties = np.zeros((B, N), dtype=np.int32)  # engaged ties per citizen (exact counts)
         kernels.update_tie_counts(
             self.ties.indptr,
             self.ties.indices,
@@ -151,6 +151,8 @@ class BatchModel:
         self.interventions: list[tuple[int, str, float]] = []
         self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
         self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
+        self._draw_rows = [{k: v[b] for k, v in self._draws.items()} for b in range(B)]
+        self._pairs = _pair_indices(S, A, self.net_hood)
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
         self._records: list[dict[str, np.ndarray]] = []
@@ -262,17 +264,19 @@ class BatchModel:
         N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
         t = self.month
         U = self._draws
-        for b, rng in enumerate(self.rngs):
-            rules.draw_step(rng, d, {k: v[b] for k, v in U.items()})
+        for rng, row in zip(self.rngs, self._draw_rows, strict=True):
+            rules.draw_step(rng, d, row)
         c, ag = self.council, self.agencies
 
-        agg = self._agg
-        voice_cell = process.voice_cells(self.profiles, self.outcomes, P["priority_focus"], agg["voice_type"])
+        agg, outcomes_t = self._agg, self.outcomes
+        voice_at_t = _Lazy(
+            lambda: process.voice_cells(self.profiles, outcomes_t, P["priority_focus"], agg["voice_type"])
+        )
         first = t == self._first_month
         if t % rules.MONTHS_PER_YEAR == 0 or first:
             need_k = process.need_by_domain(self.outcomes, self.pop_share)
             if not first:
-                voice = process.voice_by_domain(voice_cell)
+                voice = process.voice_by_domain(voice_at_t())
                 allied = process.allied_by_domain(
                     P, self.ally, self.alive, self.net_focus, agg["members"], N, K
                 )
@@ -322,7 +326,8 @@ class BatchModel:
         dissolving = rules.network_dissolves(
             self.alive, members, self.net_age, col(P["network_min_members"], 2)
         )
-        engaged_next, trust_next, member_next, seeking = kernels.citizen_decisions(
+        join_rate = P["join_rate"] * P["networks_enabled"]
+        engaged_next, trust_next, member_next, joining = kernels.citizen_decisions(
             self.engaged_ties.ravel(),
             self.degree.ravel(),
             self.capacity.ravel(),
@@ -341,6 +346,8 @@ class BatchModel:
             (col(P["burnout_rate"], 2) + strain).ravel(),
             self.hood_index.ravel(),
             P["trust_rate"],
+            U["join"].ravel(),
+            join_rate,
             N,
         )
         avail = self.alive & ~dissolving
@@ -354,13 +361,12 @@ class BatchModel:
         weight[bb, mm, rank[bb, mm, jj]] = members.reshape(B, M, per_hood)[bb, mm, jj] + 1.0
         n_avail = avail_h.sum(axis=2)
         cum = np.where(np.arange(weight.shape[2]) < n_avail[..., None], np.cumsum(weight, axis=2), np.inf)
-        join_rate = P["join_rate"] * P["networks_enabled"]
-        seekers = np.flatnonzero(seeking)
-        hood_of = self.hood_index.ravel()[seekers]
+        joiners = np.flatnonzero(joining)
+        hood_of = self.hood_index.ravel()[joiners]
         choice = rules.join_choice(
-            U["join"].ravel()[seekers], join_rate[seekers // N], cum.reshape(B * M, -1)[hood_of]
+            U["join"].ravel()[joiners], join_rate[joiners // N], cum.reshape(B * M, -1)[hood_of]
         )
-        member_next[seekers] = np.where(
+        member_next[joiners] = np.where(
             choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1
         )
         engaged_next = engaged_next.reshape(B, N)
@@ -396,7 +402,12 @@ class BatchModel:
             col(P["network_found_size"], 2),
             col(P["networks_enabled"], 2) > 0,
         )
-        focus_h = process.hood_focus(voice_cell, self.outcomes, self.pop)
+        # only a founding neighbourhood's focus is read
+        focus_h = (
+            process.hood_focus(voice_at_t(), self.outcomes, self.pop)
+            if founders.any()
+            else np.zeros((B, M), dtype=np.int64)
+        )
         alive_next = avail.copy()
         new_focus, parent = kernels.claim_slots_per_run(
             self.alive, self.net_hood, dissolving, founders, focus_h, wants, self.net_focus
@@ -416,7 +427,7 @@ class BatchModel:
         # Agencies: coordination ties and delivery
         n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
         over, room = process.coordination_room(P, ag["budget"], ag["budget0"], n_partners, c["convening"])
-        iu, ju = np.triu_indices(A, 1)
+        iu, ju = self._pairs["agency_i"], self._pairs["agency_j"]
         tied = rules.next_coordination(
             self.coord[:, iu, ju],
             self.link[:, iu, ju],
@@ -475,7 +486,11 @@ class BatchModel:
 
         # Apply
         kernels.update_tie_counts(
-            self.ties.indptr, self.ties.indices, eng.ravel(), engaged_next.ravel(), self.engaged_ties.ravel()
+            self.ties.indptr,
+            self.ties.indices,
+            eng.ravel(),
+            engaged_next.ravel(),
+            self.engaged_ties.ravel(),
         )
         self.engaged = engaged_next
         self.trust = trust_next
@@ -526,7 +541,6 @@ class BatchModel:
             self.trust,
             mult,
             self.net_focus,
-            n_allies,
             self.vtype,
             self.pop,
             self.dims.K,
@@ -535,22 +549,19 @@ class BatchModel:
         return agg
 
     def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
-        P, S, A, B = self.P, self.dims.S, self.dims.A, self.B
-        si, sj = np.triu_indices(S, 1)
+        P, pairs = self.P, self._pairs
+        si, sj, ns, na = pairs["net_i"], pairs["net_j"], pairs["pair_net"], pairs["pair_agency"]
+        rows, cols = pairs["rows"], pairs["cols"]
         fa, fb = self.net_focus[:, si], self.net_focus[:, sj]
         aff_nn = rules.network_affinity(
             fa, fb, self.cross_impact_structure, self.net_cohesion[:, si], self.net_cohesion[:, sj]
         )
         ok_nn = avail[:, si] & avail[:, sj]
-        ns, na = np.divmod(np.arange(S * A), A)
-        remit_focus = np.take_along_axis(self.remit[:, na, :], self.net_focus[:, ns][..., None], axis=2)[
-            ..., 0
-        ]
-        trust_s = np.take_along_axis(hood_trust, np.broadcast_to(self.net_hood[ns], (B, ns.size)), axis=1)
+        runs = np.arange(self.B)[:, None]
+        remit_focus = self.remit[runs, na, self.net_focus[:, ns]]
+        trust_s = hood_trust[:, pairs["pair_hood"]]
         aff_na = rules.agency_network_affinity(remit_focus, self.openness[:, na], trust_s)
         ok_na = avail[:, ns]
-        rows = np.concatenate([si, ns])
-        cols = np.concatenate([sj, S + na])
         tied = self.ally[:, rows, cols]
         new = rules.next_alliance(
             tied,
@@ -564,6 +575,43 @@ class BatchModel:
         ally[:, rows, cols] = new
         ally[:, cols, rows] = new
         return ally
+
+
+class _Lazy:
+    """A value computed on first use, then kept (for results only some steps read)."""
+
+    def __init__(self, compute: Callable[[], np.ndarray]):
+        self._compute = compute
+        self._value: np.ndarray | None = None
+
+    def __call__(self) -> np.ndarray:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+
+def _pair_indices(S: int, A: int, net_hood: np.ndarray) -> dict[str, np.ndarray]:
+    """Index arrays of the pairs a step walks, fixed by the sizes, so built once.
+
+    Agency pairs (upper triangle); alliance pairs: network-network (upper
+    triangle) then network-agency (row-major), as ``rows``/``cols`` of the
+    (S + A, S + A) alliance matrix, with each network-agency pair's network,
+    agency and the network's neighbourhood.
+    """
+    agency_i, agency_j = np.triu_indices(A, 1)
+    net_i, net_j = np.triu_indices(S, 1)
+    pair_net, pair_agency = np.divmod(np.arange(S * A), A)
+    return {
+        "agency_i": agency_i,
+        "agency_j": agency_j,
+        "net_i": net_i,
+        "net_j": net_j,
+        "pair_net": pair_net,
+        "pair_agency": pair_agency,
+        "pair_hood": net_hood[pair_net],
+        "rows": np.concatenate([net_i, pair_net]),
+        "cols": np.concatenate([net_j, S + pair_agency]),
+    }
 
 
 def _with_no_network(per_slot: np.ndarray) -> np.ndarray:
