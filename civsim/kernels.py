@@ -13,19 +13,35 @@ results are bit-identical to the numpy expressions (``tests/test_kernels.py``).
 
 Arrays are flattened over runs: citizen ``i`` of run ``b`` is ``b N + i``, and
 per-slot arrays are indexed ``b S + s``.
+
+Threads: the loops over citizens are compiled with ``parallel=True`` and
+``numba.prange``. The sums and the tie counts give each thread whole runs (a
+run's citizens never touch another run's sums or ties, and each run is still
+summed in citizen order); the per-citizen decisions split the citizens. So any
+number of threads gives the same bits as one (``tests/test_threads.py``). How
+many threads: :func:`thread_count`, and :func:`threads` for a block of calls.
+Waiting threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE`` unless
+set): on a machine shared with other work, spinning threads took the cores
+the other threads needed and made a step several times slower than one thread.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import numba
-import numpy as np
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when numba first starts its OpenMP threads
 
-from civsim import rules
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+from civsim import rules  # noqa: E402
+from civsim.errors import UserError  # noqa: E402
 
 
 def _private_dir(path: Path) -> bool:
@@ -75,6 +91,7 @@ _CACHE = _cache_dir()
 if _CACHE is not None:
     numba.config.CACHE_DIR = _CACHE
 _jit = numba.njit(cache=_CACHE is not None, nogil=True)
+_pjit = numba.njit(cache=_CACHE is not None, nogil=True, parallel=True)
 
 tie_share = _jit(rules.tie_share)
 engagement_push = _jit(rules.engagement_push)
@@ -85,7 +102,7 @@ keeps_membership = _jit(rules.keeps_membership)
 claim_slots = _jit(rules.claim_slots)
 
 
-@_jit
+@_pjit
 def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, vtype, N, S, MG, K):
     """Every sum over citizens the processes need, in one pass (see process.citizen_aggregates).
 
@@ -95,7 +112,8 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, vtype, N, 
     citizens outside / inside networks (``2 c + in``), the capacity x trust
     of the engaged outside networks, everyone's trust; per cell and domain:
     members' pooled action (capacity x trust x multiplier), and the engaged
-    by the domain they champion (``vtype``), members twice.
+    by the domain they champion (``vtype``), members twice. Threads take
+    whole runs, and each run is summed in citizen order.
     """
     BN = engaged.shape[0]
     B = BN // N
@@ -107,7 +125,7 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, vtype, N, 
     members_k = np.zeros(B * MG * K)
     trust_cell = np.zeros(B * MG)
     voice = np.zeros(B * MG * K)
-    for b in range(B):
+    for b in numba.prange(B):
         for i in range(b * N, (b + 1) * N):
             c = cell[i]
             tau = trust[i]
@@ -131,7 +149,7 @@ def citizen_sums(cell, engaged, member, capacity, trust, mult, focus, vtype, N, 
     return members, member_capacity, member_trust, counts, unaffiliated, members_k, trust_cell, voice
 
 
-@_jit
+@_pjit
 def citizen_decisions(
     engaged_ties,
     degree,
@@ -168,14 +186,15 @@ def citizen_decisions(
     ``u_join`` is below their run's join rate. Only they can join one
     (:func:`civsim.rules.join_choice`, which picks the network, gives -1 to
     everyone else), and they are a few percent of the citizens, so the
-    choice is made after, for them alone.
+    choice is made after, for them alone. Citizens are independent, so
+    threads split them.
     """
     BN = engaged.shape[0]
     engaged_next = np.empty(BN, dtype=np.bool_)
     trust_next = np.empty(BN)
     member_next = np.empty(BN, dtype=np.int32)
     joining = np.empty(BN, dtype=np.bool_)
-    for i in range(BN):
+    for i in numba.prange(BN):
         b = i // N
         m = member[i]
         eng = engaged[i]
@@ -193,18 +212,21 @@ def citizen_decisions(
     return engaged_next, trust_next, member_next, joining
 
 
-@_jit
-def update_tie_counts(indptr, indices, engaged, engaged_next, counts):
+@_pjit
+def update_tie_counts(indptr, indices, engaged, engaged_next, counts, N):
     """Add +1 / -1 to the engaged-tie count of every tie of a citizen who changed state.
 
     Ties are symmetric, so this equals recounting every citizen's engaged
-    ties; the counts stay exact integers.
+    ties; the counts stay exact integers. Ties never cross runs (N citizens
+    each), so threads take whole runs.
     """
-    for i in range(engaged.shape[0]):
-        if engaged_next[i] != engaged[i]:
-            sign = 1 if engaged_next[i] else -1
-            for p in range(indptr[i], indptr[i + 1]):
-                counts[indices[p]] += sign
+    B = engaged.shape[0] // N
+    for b in numba.prange(B):
+        for i in range(b * N, (b + 1) * N):
+            if engaged_next[i] != engaged[i]:
+                sign = 1 if engaged_next[i] else -1
+                for p in range(indptr[i], indptr[i + 1]):
+                    counts[indices[p]] += sign
 
 
 @_jit
@@ -257,4 +279,57 @@ def components(adjacency):
 numba.config.CACHE_DIR = _saved_cache_dir
 
 
-__all__ = ["citizen_sums", "citizen_decisions", "update_tie_counts", "claim_slots_per_run", "components"]
+THREADS_ENV = "CIVSIM_THREADS"
+"""Environment variable: how many threads the kernels use (``1`` forces one)."""
+
+
+def thread_count(requested: int | None = None) -> int:
+    """How many threads the kernels use, between 1 and ``NUMBA_NUM_THREADS``.
+
+    ``requested`` if given; else ``$CIVSIM_THREADS``; else 1 in a worker
+    process of a pool (a multiprocessing child: its pool already spreads the
+    work over the cores, more threads would only contend); else numba's
+    setting for the calling thread (``NUMBA_NUM_THREADS``, or what
+    ``numba.set_num_threads`` set).
+    """
+    if requested is None:
+        env = os.environ.get(THREADS_ENV, "").strip()
+        if env:
+            if not env.isdigit() or int(env) < 1:
+                raise UserError(f"${THREADS_ENV}={env!r}: expected a whole number of threads, at least 1")
+            requested = int(env)
+        elif multiprocessing.parent_process() is not None:
+            requested = 1
+        else:
+            requested = numba.get_num_threads()
+    if requested < 1:
+        raise UserError(f"threads={requested}: expected at least 1")
+    return min(int(requested), numba.config.NUMBA_NUM_THREADS)
+
+
+@contextmanager
+def threads(n: int | None = None) -> Iterator[int]:
+    """Kernels called in this block, from this thread, use ``n`` threads (None: :func:`thread_count`).
+
+    Sets numba's thread count for the calling thread and restores it on
+    leaving; yields the count used.
+    """
+    n = thread_count(n)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(saved)
+
+
+__all__ = [
+    "THREADS_ENV",
+    "citizen_sums",
+    "citizen_decisions",
+    "update_tie_counts",
+    "claim_slots_per_run",
+    "components",
+    "thread_count",
+    "threads",
+]

@@ -189,7 +189,7 @@ def test_tie_counts_follow_changes_exactly(n, seed):
     before = rng.random(n) < 0.5
     after = rng.random(n) < 0.5
     counts = ties @ before.astype(float)
-    kernels.update_tie_counts(ties.indptr, ties.indices, before, after, counts)
+    kernels.update_tie_counts(ties.indptr, ties.indices, before, after, counts, n)
     assert np.array_equal(counts, ties @ after.astype(float))
 
 

@@ -10,7 +10,9 @@ each run draws from its own generator in the same order as the Mesa engine
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,10 @@ INTERVENTIONS = (
 )
 """Live interventions a trainer can make (see :meth:`BatchModel.intervene`)."""
 
+THREADED_DRAWS_MIN = 20_000
+"""Citizens per run from which runs draw their uniforms on several threads (below, a thread's
+hand-over costs more than the draws)."""
+
 
 class BatchModel:
     """B runs of the civsim model over numpy/scipy arrays.
@@ -44,9 +50,18 @@ class BatchModel:
     seeds : list of numpy.random.SeedSequence
         One per run; run i draws only from its own stream, so its result does
         not depend on the other runs in the batch.
+    threads : int, optional
+        Threads for the compiled loops over citizens (default
+        :func:`civsim.kernels.thread_count`: ``$CIVSIM_THREADS``, else numba's
+        setting). Results are the same, bit for bit, for any number.
     """
 
-    def __init__(self, points: list[dict[str, Any]], seeds: list[np.random.SeedSequence]):
+    def __init__(
+        self,
+        points: list[dict[str, Any]],
+        seeds: list[np.random.SeedSequence],
+        threads: int | None = None,
+    ):
         if len(points) != len(seeds) or not points:
             raise ValueError("need one seed per parameter point, and at least one run")
         for name, p in SCHEMA.items():
@@ -54,6 +69,7 @@ class BatchModel:
                 raise ValueError(f"structural parameter {name!r} must be equal across a batch")
         self.points = points
         self.seeds = seeds
+        self.threads = kernels.thread_count(threads)
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
         self.B = B = len(points)
         worlds, tie_parts = [], []
@@ -87,13 +103,15 @@ class BatchModel:
         del tie_parts
         self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
         self.engaged_ties = np.zeros((B, N), dtype=np.int32)  # engaged ties per citizen (exact counts)
-        kernels.update_tie_counts(
-            self.ties.indptr,
-            self.ties.indices,
-            np.zeros(B * N, dtype=bool),
-            self.engaged.ravel(),
-            self.engaged_ties.ravel(),
-        )
+        with kernels.threads(self.threads):
+            kernels.update_tie_counts(
+                self.ties.indptr,
+                self.ties.indices,
+                np.zeros(B * N, dtype=bool),
+                self.engaged.ravel(),
+                self.engaged_ties.ravel(),
+                N,
+            )
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
         self.aid_left = np.zeros((B, w0.dims.M))
@@ -260,12 +278,15 @@ class BatchModel:
 
         Burn-in steps (months before 0) are not recorded.
         """
+        with kernels.threads(self.threads):
+            self._step(record)
+
+    def _step(self, record: bool) -> None:
         d, P, B = self.dims, self.P, self.B
         N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
         t = self.month
         U = self._draws
-        for rng, row in zip(self.rngs, self._draw_rows, strict=True):
-            rules.draw_step(rng, d, row)
+        self._draw()
         c, ag = self.council, self.agencies
 
         agg, outcomes_t = self._agg, self.outcomes
@@ -491,6 +512,7 @@ class BatchModel:
             eng.ravel(),
             engaged_next.ravel(),
             self.engaged_ties.ravel(),
+            N,
         )
         self.engaged = engaged_next
         self.trust = trust_next
@@ -509,6 +531,21 @@ class BatchModel:
         else:
             self._agg = self._aggregates()
         self._shock_now = np.zeros(B)
+
+    def _draw(self) -> None:
+        """Every run's uniforms for this step, each run from its own generator into its own rows.
+
+        numpy's generators release the GIL while they fill an array, so with
+        several threads and large runs the runs draw side by side; every
+        number is the one a single thread would draw.
+        """
+        d = self.dims
+        jobs = list(zip(self.rngs, self._draw_rows, strict=True))
+        if self.threads > 1 and self.B > 1 and d.N >= THREADED_DRAWS_MIN:
+            list(_thread_pool(self.threads).map(lambda job: rules.draw_step(job[0], d, job[1]), jobs))
+        else:
+            for rng, row in jobs:
+                rules.draw_step(rng, d, row)
 
     def _per_citizen(
         self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]
@@ -533,18 +570,19 @@ class BatchModel:
         S = self.dims.S
         n_allies = self.ally[:, :S, :].sum(axis=2)
         mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
-        agg = process.citizen_aggregates(
-            self.cell,
-            self.engaged,
-            self.member,
-            self.capacity,
-            self.trust,
-            mult,
-            self.net_focus,
-            self.vtype,
-            self.pop,
-            self.dims.K,
-        )
+        with kernels.threads(self.threads):
+            agg = process.citizen_aggregates(
+                self.cell,
+                self.engaged,
+                self.member,
+                self.capacity,
+                self.trust,
+                mult,
+                self.net_focus,
+                self.vtype,
+                self.pop,
+                self.dims.K,
+            )
         agg["mult"] = mult
         return agg
 
@@ -575,6 +613,23 @@ class BatchModel:
         ally[:, rows, cols] = new
         ally[:, cols, rows] = new
         return ally
+
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _thread_pool(n: int) -> ThreadPoolExecutor:
+    """A pool of ``n`` threads for this process.
+
+    Keyed by process too: a forked child makes its own, as threads do not
+    survive a fork. A pool starts its threads on first use, so one made by a
+    concurrent caller and dropped by ``setdefault`` costs nothing.
+    """
+    key = (os.getpid(), n)
+    pool = _pools.get(key)
+    if pool is None:
+        pool = _pools.setdefault(key, ThreadPoolExecutor(n, thread_name_prefix="civsim-draws"))
+    return pool
 
 
 class _Lazy:
