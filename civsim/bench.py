@@ -2,7 +2,10 @@
 
 Used by ``civsim bench`` and the pytest-benchmark suite in ``benchmarks/``.
 Both engines are measured in the same process, one after the other, so their
-ratio is meaningful on a shared, noisy machine.
+ratio is meaningful on a shared, noisy machine. Every record says how many
+threads the engine used: the batch core's compiled loops run on
+:func:`civsim.kernels.thread_count` threads unless told otherwise; the Mesa
+engine runs on one.
 """
 
 from __future__ import annotations
@@ -20,11 +23,19 @@ from civsim.params import resolve
 from civsim.seeding import replicate_sequences
 
 
-def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: int = 0) -> dict[str, Any]:
+def measure(
+    engine: str,
+    citizens: int,
+    batch: int = 1,
+    steps: int = 24,
+    seed: int = 0,
+    threads: int | None = None,
+) -> dict[str, Any]:
     """Time ``steps`` months of the default scenario and measure peak memory.
 
-    Returns a record with ``engine``, ``citizens``, ``batch``, ``steps``,
-    ``seconds`` (stepping only, world building excluded),
+    Returns a record with ``engine``, ``citizens``, ``batch``, ``threads``
+    (the batch core's: ``threads`` or its default; the Mesa engine: 1),
+    ``steps``, ``seconds`` (stepping only, world building excluded),
     ``citizen_steps_per_s`` and ``bytes_per_citizen_run`` (peak traced
     allocation while building and stepping, divided by citizens x runs).
     """
@@ -33,10 +44,11 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
     tracemalloc.start()
     if engine == "mesa":
         model: Any = CivicModel(p, seed=seed)
-        model.step()
+        used = 1
     else:
-        model = BatchModel([p] * batch, replicate_sequences(seed, batch))
-        model.step()
+        model = BatchModel([p] * batch, replicate_sequences(seed, batch), threads=threads)
+        used = model.threads
+    model.step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t0 = time.perf_counter()
@@ -48,6 +60,7 @@ def measure(engine: str, citizens: int, batch: int = 1, steps: int = 24, seed: i
         "engine": engine,
         "citizens": citizens,
         "batch": runs,
+        "threads": used,
         "steps": steps,
         "seconds": seconds,
         "citizen_steps_per_s": citizens * runs * steps / seconds,
@@ -65,8 +78,13 @@ def warm_up(engine: str) -> None:
         BatchModel([p], replicate_sequences(0, 1)).step()
 
 
-def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """The benchmark grid: Mesa at each N, the batch core at each N x B; adds ``ratio_vs_mesa``."""
+def run_benchmarks(
+    quick: bool = False, log: Callable[[str], None] | None = None, threads: int | None = None
+) -> list[dict[str, Any]]:
+    """The benchmark grid: Mesa at each N, the batch core at each N x B; adds ``ratio_vs_mesa``.
+
+    ``threads``: the batch core's threads (None: its default).
+    """
     if quick:
         sizes, batches, mesa_steps, batch_steps = [2_000, 10_000], [1, 8], {2_000: 6, 10_000: 3}, 12
     else:
@@ -85,7 +103,8 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None
         for b in batches:
             if log:
                 log(f"batch N={n} B={b}")
-            rec = measure("batch", n, b, batch_steps if n * b < 1_000_000 else max(6, batch_steps // 4))
+            steps = batch_steps if n * b < 1_000_000 else max(6, batch_steps // 4)
+            rec = measure("batch", n, b, steps, threads=threads)
             rec["ratio_vs_mesa"] = rec["citizen_steps_per_s"] / mesa["citizen_steps_per_s"]
             records.append(rec)
     return records
@@ -94,13 +113,24 @@ def run_benchmarks(quick: bool = False, log: Callable[[str], None] | None = None
 def table(records: list[dict[str, Any]]) -> Table:
     """Rich table of benchmark records."""
     t = Table(title="civsim engine benchmarks (default scenario)")
-    for c in ("engine", "citizens", "batch", "steps", "citizen-steps/s", "x Mesa", "bytes/citizen/run"):
+    columns = (
+        "engine",
+        "citizens",
+        "batch",
+        "threads",
+        "steps",
+        "citizen-steps/s",
+        "x Mesa",
+        "bytes/citizen/run",
+    )
+    for c in columns:
         t.add_column(c, justify="right")
     for r in records:
         t.add_row(
             r["engine"],
             f"{r['citizens']:,}",
             str(r["batch"]),
+            str(r["threads"]),
             str(r["steps"]),
             f"{r['citizen_steps_per_s']:.3g}",
             f"{r['ratio_vs_mesa']:.0f}",

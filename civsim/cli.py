@@ -316,11 +316,21 @@ def validate(
 def bench(
     quick: Annotated[bool, typer.Option(help="Small sizes only; finishes within a minute.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Threads for the batch core (default: $CIVSIM_THREADS, else every core numba uses).",
+        ),
+    ] = None,
 ) -> None:
-    """Measure both engines: citizen-steps per second and bytes per citizen per run."""
+    """Measure both engines: citizen-steps per second and bytes per citizen per run, with the threads used."""
     from civsim import bench as bm
 
-    records = bm.run_benchmarks(quick=quick, log=None if json_ else err.print)
+    try:
+        records = bm.run_benchmarks(quick=quick, log=None if json_ else err.print, threads=threads)
+    except UserError as exc:
+        fail(str(exc))
     if json_:
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
         return

@@ -333,12 +333,14 @@ def test_no_nan_in_strict_json_outputs(baseline_run):
 
 
 def test_bench_quick_json_records():
-    """`civsim bench --quick --json`: a Mesa record per N, a batch record per N x B, ratios of one run."""
-    r = civsim("bench", "--quick", "--json", timeout=120)
+    """`civsim bench --quick --json`: a Mesa record per N, a batch record per N x B, ratios of one run,
+    and the threads each engine used (the batch core's as asked with --threads)."""
+    r = civsim("bench", "--quick", "--json", "--threads", "1", timeout=120)
     assert r.returncode == 0, r.stderr
     records = json.loads(r.stdout)
-    keys = {"engine", "citizens", "batch", "citizen_steps_per_s", "bytes_per_citizen_run", "ratio_vs_mesa"}
-    assert all(keys <= set(rec) for rec in records)
+    keys = {"engine", "citizens", "batch", "threads", "citizen_steps_per_s", "bytes_per_citizen_run"}
+    assert all({*keys, "ratio_vs_mesa"} <= set(rec) for rec in records)
+    assert all(rec["threads"] == 1 for rec in records)
     mesa = {rec["citizens"]: rec for rec in records if rec["engine"] == "mesa"}
     batch = [rec for rec in records if rec["engine"] == "batch"]
     assert set(mesa) == {2_000, 10_000} and all(m["batch"] == 1 for m in mesa.values())
