@@ -7,6 +7,7 @@ in one run.
 
 import pytest
 
+from civsim import kernels
 from civsim.batch import BatchModel
 from civsim.bench import warm_up
 from civsim.model import CivicModel
@@ -24,6 +25,7 @@ def test_mesa_engine(benchmark, citizens):
     benchmark.extra_info["citizen_steps"] = citizens * STEPS
     benchmark.pedantic(lambda: CivicModel(p, seed=0).run(STEPS), rounds=1, iterations=1)
     benchmark.extra_info["citizen_steps_per_s"] = citizens * STEPS / benchmark.stats.stats.mean
+    benchmark.extra_info["threads"] = 1
 
 
 @pytest.mark.parametrize("citizens,batch", [(2_000, 1), (2_000, 32), (10_000, 8), (100_000, 8)])
@@ -35,3 +37,4 @@ def test_batch_core(benchmark, citizens, batch):
         lambda: BatchModel([p] * batch, replicate_sequences(0, batch)).run(STEPS), rounds=1, iterations=1
     )
     benchmark.extra_info["citizen_steps_per_s"] = citizens * batch * STEPS / benchmark.stats.stats.mean
+    benchmark.extra_info["threads"] = kernels.thread_count()  # the batch core's default, used above
