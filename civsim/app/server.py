@@ -25,8 +25,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 CULL_TIMEOUT = "3m"
 """How long a session whose browser disconnected is kept (SOLARA_KERNEL_CULL_TIMEOUT overrides)."""
-MAX_SESSIONS = 40
-"""Sessions served at once (SOLARA_KERNEL_MAX_COUNT overrides); a workshop table is 20-30 people."""
+MAX_SESSIONS = 80
+"""Sessions served at once (SOLARA_KERNEL_MAX_COUNT overrides): a workshop of 40 phones plus three
+more rooms of six and their hosts is 62 pages (issue 14's scale); each idle session holds a few MB."""
 
 
 def command(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
