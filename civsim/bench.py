@@ -4,8 +4,8 @@ Used by ``civsim bench`` and the pytest-benchmark suite in ``benchmarks/``.
 Both engines are measured in the same process, one after the other, so their
 ratio is meaningful on a shared, noisy machine. Every record says how many
 threads the engine used: the batch core's compiled loops run on
-:func:`civsim.kernels.thread_count` threads unless told otherwise; the Mesa
-engine runs on one.
+:func:`civsim.kernels.thread_count` threads unless told otherwise (by
+default one below 100,000 citizens a step); the Mesa engine runs on one.
 """
 
 from __future__ import annotations

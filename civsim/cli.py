@@ -320,7 +320,8 @@ def bench(
         int | None,
         typer.Option(
             min=1,
-            help="Threads for the batch core (default: $CIVSIM_THREADS, else every core numba uses).",
+            help="Threads for the batch core (default: $CIVSIM_THREADS, else all cores numba uses "
+            "from 100,000 citizens a step, one below).",
         ),
     ] = None,
 ) -> None:

@@ -282,29 +282,47 @@ numba.config.CACHE_DIR = _saved_cache_dir
 THREADS_ENV = "CIVSIM_THREADS"
 """Environment variable: how many threads the kernels use (``1`` forces one)."""
 
+PARALLEL_MIN_CITIZENS = 100_000
+"""Citizens a step (runs x citizens) below which the default is one thread.
 
-def thread_count(requested: int | None = None) -> int:
+A pass over fewer citizens takes well under a millisecond, about what it
+costs to wake a second thread on a busy machine: at N = 2,000, B = 8 two
+threads were slower than one here, at N = 1e5, B = 8 they were faster."""
+
+
+def thread_count(requested: int | None = None, citizens: int | None = None) -> int:
     """How many threads the kernels use, between 1 and ``NUMBA_NUM_THREADS``.
 
-    ``requested`` if given; else ``$CIVSIM_THREADS``; else 1 in a worker
-    process of a pool (a multiprocessing child: its pool already spreads the
-    work over the cores, more threads would only contend); else numba's
+    ``requested`` if given; else ``$CIVSIM_THREADS``; else the default: one
+    thread in a worker process of a pool (a multiprocessing child: its pool
+    already spreads the work over the cores) or for fewer than
+    :data:`PARALLEL_MIN_CITIZENS` ``citizens`` a step, otherwise numba's
     setting for the calling thread (``NUMBA_NUM_THREADS``, or what
     ``numba.set_num_threads`` set).
     """
     if requested is None:
-        env = os.environ.get(THREADS_ENV, "").strip()
-        if env:
-            if not env.isdigit() or int(env) < 1:
-                raise UserError(f"${THREADS_ENV}={env!r}: expected a whole number of threads, at least 1")
-            requested = int(env)
-        elif multiprocessing.parent_process() is not None:
-            requested = 1
-        else:
-            requested = numba.get_num_threads()
+        requested = _env_threads()
+    if requested is None:
+        requested = _default_threads(citizens)
     if requested < 1:
         raise UserError(f"threads={requested}: expected at least 1")
     return min(int(requested), numba.config.NUMBA_NUM_THREADS)
+
+
+def _env_threads() -> int | None:
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if not env:
+        return None
+    if not env.isdigit() or int(env) < 1:
+        raise UserError(f"${THREADS_ENV}={env!r}: expected a whole number of threads, at least 1")
+    return int(env)
+
+
+def _default_threads(citizens: int | None) -> int:
+    small = citizens is not None and citizens < PARALLEL_MIN_CITIZENS
+    if small or multiprocessing.parent_process() is not None:
+        return 1
+    return numba.get_num_threads()
 
 
 @contextmanager
@@ -325,6 +343,7 @@ def threads(n: int | None = None) -> Iterator[int]:
 
 __all__ = [
     "THREADS_ENV",
+    "PARALLEL_MIN_CITIZENS",
     "citizen_sums",
     "citizen_decisions",
     "update_tie_counts",

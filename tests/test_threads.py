@@ -69,6 +69,10 @@ def test_civsim_threads_sets_the_default(monkeypatch):
 
 def test_default_follows_numba_and_the_block_restores_it(monkeypatch):
     monkeypatch.delenv(kernels.THREADS_ENV, raising=False)
+    big = kernels.PARALLEL_MIN_CITIZENS
+    assert kernels.thread_count(citizens=big - 1) == 1  # small batches: one thread
+    assert kernels.thread_count(citizens=big) == kernels.thread_count() == numba.get_num_threads()
+    assert kernels.thread_count(2, citizens=10) == min(2, numba.config.NUMBA_NUM_THREADS)  # asked: given
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)

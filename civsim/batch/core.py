@@ -52,8 +52,9 @@ class BatchModel:
         not depend on the other runs in the batch.
     threads : int, optional
         Threads for the compiled loops over citizens (default
-        :func:`civsim.kernels.thread_count`: ``$CIVSIM_THREADS``, else numba's
-        setting). Results are the same, bit for bit, for any number.
+        :func:`civsim.kernels.thread_count`: ``$CIVSIM_THREADS``, else one for
+        small batches or in a pool's worker process, else numba's setting).
+        Results are the same, bit for bit, for any number.
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class BatchModel:
                 raise ValueError(f"structural parameter {name!r} must be equal across a batch")
         self.points = points
         self.seeds = seeds
-        self.threads = kernels.thread_count(threads)
+        self.threads = kernels.thread_count(threads, citizens=len(points) * int(points[0]["n_citizens"]))
         self.rngs = [seeding.mesa_aligned_generator(s) for s in seeds]
         self.B = B = len(points)
         worlds, tie_parts = [], []
