@@ -128,7 +128,7 @@ def test_shipped_posterior_is_found_by_name():
     post = load_posterior("volunteering")
     assert post.names and abs(post.samples["weight"].sum() - 1.0) < 1e-9
     assert set(post.names) <= {
-        "initial_engagement",
+        "outreach",
         "spontaneous_rate",
         "burnout_rate",
         "threshold_mean",
