@@ -167,3 +167,20 @@ def test_simulate_is_repeatable():
     b, sb = simulate(BUSY, seed=21, steps=12, reps=2)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     pd.testing.assert_frame_equal(sa, sb, check_exact=True)
+
+
+def test_a_copied_batch_model_continues_exactly_as_the_original():
+    """Rooms measure a seat's effect on a deep copy of the running model (the counterfactual
+    year); the copy must draw its own random numbers, exactly as the original would."""
+    import copy
+
+    from civsim.batch import BatchModel
+    from civsim.params import resolve
+    from civsim.seeding import replicate_sequences
+
+    p = resolve({"n_citizens": 300, "burn_in": 24})
+    original = BatchModel([p, p], replicate_sequences(5, 2))
+    original.run(3)
+    twin = copy.deepcopy(original)
+    a, b = original.run(12).frame(), twin.run(12).frame()
+    pd.testing.assert_frame_equal(a, b)

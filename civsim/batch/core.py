@@ -170,7 +170,6 @@ class BatchModel:
         self.interventions: list[tuple[int, str, float]] = []
         self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
         self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
-        self._draw_rows = [{k: v[b] for k, v in self._draws.items()} for b in range(B)]
         self._pairs = _pair_indices(S, A, self.net_hood)
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
@@ -541,7 +540,10 @@ class BatchModel:
         number is the one a single thread would draw.
         """
         d = self.dims
-        jobs = list(zip(self.rngs, self._draw_rows, strict=True))
+        # each run's rows as views of this step's arrays, made here (not kept): a copied model
+        # (copy.deepcopy, as a room's counterfactual year) must fill its own arrays
+        rows = [{k: v[b] for k, v in self._draws.items()} for b in range(self.B)]
+        jobs = list(zip(self.rngs, rows, strict=True))
         if self.threads > 1 and self.B > 1 and d.N >= THREADED_DRAWS_MIN:
             list(_thread_pool(self.threads).map(lambda job: rules.draw_step(job[0], d, job[1]), jobs))
         else:
