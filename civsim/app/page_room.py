@@ -12,6 +12,7 @@ decisions.toml`` reproduces it).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ from civsim.app.room_views import (
     use_room_updates,
 )
 from civsim.app.upload import ScenarioUpload
+from civsim.app.views import Chart
 from civsim.rooms.registry import MAX_ROUNDS, REGISTRY, RoomError
 from civsim.rooms.seats import MAX_AGENCY_SEATS, MAX_NETWORK_SEATS
 from civsim.scenario import Scenario
@@ -231,7 +233,13 @@ def Debrief(room, host: str, view):
     result = solara.use_thread(run_replay, [asked], intrusive_cancel=False)
     replay = result.value if result.state == solara.ResultState.FINISHED else None
     solara.HTML(tag="h2", unsafe_innerHTML="Every decision against the outcome curves")
-    solara.FigurePlotly(timeline_figure(view, replay))
+    # civsim's own plotly.js widget, as every other chart: solara.FigurePlotly needs anywidget
+    Chart(
+        lambda: json.loads(timeline_figure(view, replay).to_json()),
+        (view.version, id(replay)),
+        "debrief",
+        "Chart: every decision against the outcome curves",
+    )
     solara.HTML(tag="div", unsafe_innerHTML=decisions_html(view), classes=["civsim-debrief-decisions"])
     solara.HTML(
         tag="h2", unsafe_innerHTML="Skill or luck? The same decisions with other seeds, and no one deciding"
