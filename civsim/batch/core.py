@@ -10,16 +10,15 @@ each run draws from its own generator in the same order as the Mesa engine
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from civsim import kernels, metrics, process, rules, seeding
+from civsim.batch.parallel import THREADED_DRAWS_MIN, thread_pool
+from civsim.batch.structures import pair_indices, stack_ties, with_no_network
 from civsim.params import SCHEMA
 from civsim.process import col
 from civsim.world import SHOCK_KINDS, build_world
@@ -33,10 +32,6 @@ INTERVENTIONS = (
     "open_coproduction",
 )
 """Live interventions a trainer can make (see :meth:`BatchModel.intervene`)."""
-
-THREADED_DRAWS_MIN = 20_000
-"""Citizens per run from which runs draw their uniforms on several threads (below, a thread's
-hand-over costs more than the draws)."""
 
 
 class BatchModel:
@@ -100,7 +95,7 @@ class BatchModel:
         def stack(name):
             return np.stack([getattr(w, name) for w in worlds])
 
-        self.ties = _stack_ties(tie_parts)
+        self.ties = stack_ties(tie_parts)
         del tie_parts
         self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
         self.engaged_ties = np.zeros((B, N), dtype=np.int32)  # engaged ties per citizen (exact counts)
@@ -170,7 +165,7 @@ class BatchModel:
         self.interventions: list[tuple[int, str, float]] = []
         self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
         self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
-        self._pairs = _pair_indices(S, A, self.net_hood)
+        self._pairs = pair_indices(S, A, self.net_hood)
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
         self._records: list[dict[str, np.ndarray]] = []
@@ -359,8 +354,8 @@ class BatchModel:
             contact.ravel(),
             U["engage"].ravel(),
             self.cell.ravel(),
-            _with_no_network(self.net_cohesion),
-            _with_no_network(dissolving),
+            with_no_network(self.net_cohesion),
+            with_no_network(dissolving),
             target_cell.ravel(),
             P["contagion_weight"],
             P["trust_engagement_weight"],
@@ -545,7 +540,7 @@ class BatchModel:
         rows = [{k: v[b] for k, v in self._draws.items()} for b in range(self.B)]
         jobs = list(zip(self.rngs, rows, strict=True))
         if self.threads > 1 and self.B > 1 and d.N >= THREADED_DRAWS_MIN:
-            list(_thread_pool(self.threads).map(lambda job: rules.draw_step(job[0], d, job[1]), jobs))
+            list(thread_pool(self.threads).map(lambda job: rules.draw_step(job[0], d, job[1]), jobs))
         else:
             for rng, row in jobs:
                 rules.draw_step(rng, d, row)
@@ -618,23 +613,6 @@ class BatchModel:
         return ally
 
 
-_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
-
-
-def _thread_pool(n: int) -> ThreadPoolExecutor:
-    """A pool of ``n`` threads for this process.
-
-    Keyed by process too: a forked child makes its own, as threads do not
-    survive a fork. A pool starts its threads on first use, so one made by a
-    concurrent caller and dropped by ``setdefault`` costs nothing.
-    """
-    key = (os.getpid(), n)
-    pool = _pools.get(key)
-    if pool is None:
-        pool = _pools.setdefault(key, ThreadPoolExecutor(n, thread_name_prefix="civsim-draws"))
-    return pool
-
-
 class _Lazy:
     """A value computed on first use, then kept (for results only some steps read)."""
 
@@ -646,57 +624,6 @@ class _Lazy:
         if self._value is None:
             self._value = self._compute()
         return self._value
-
-
-def _pair_indices(S: int, A: int, net_hood: np.ndarray) -> dict[str, np.ndarray]:
-    """Index arrays of the pairs a step walks, fixed by the sizes, so built once.
-
-    Agency pairs (upper triangle); alliance pairs: network-network (upper
-    triangle) then network-agency (row-major), as ``rows``/``cols`` of the
-    (S + A, S + A) alliance matrix, with each network-agency pair's network,
-    agency and the network's neighbourhood.
-    """
-    agency_i, agency_j = np.triu_indices(A, 1)
-    net_i, net_j = np.triu_indices(S, 1)
-    pair_net, pair_agency = np.divmod(np.arange(S * A), A)
-    return {
-        "agency_i": agency_i,
-        "agency_j": agency_j,
-        "net_i": net_i,
-        "net_j": net_j,
-        "pair_net": pair_net,
-        "pair_agency": pair_agency,
-        "pair_hood": net_hood[pair_net],
-        "rows": np.concatenate([net_i, pair_net]),
-        "cols": np.concatenate([net_j, S + pair_agency]),
-    }
-
-
-def _with_no_network(per_slot: np.ndarray) -> np.ndarray:
-    """(B, S) per-slot values with a leading zero column, indexed by ``member + 1`` (-1: no network)."""
-    return np.concatenate([np.zeros_like(per_slot[:, :1]), per_slot], axis=1)
-
-
-def _stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
-    """Block-diagonal sparse matrix of the runs' ties (each given as CSR ``(indptr, indices)``).
-
-    Run b's citizens are rows b N .. (b + 1) N - 1, so runs never touch. The
-    values are a zero-stride view of ones: the matrix costs only its pattern.
-    """
-    n = parts[0][0].shape[0] - 1
-    nnz = sum(int(ptr[-1]) for ptr, _ in parts)
-    itype = np.int32 if nnz < np.iinfo(np.int32).max else np.int64
-    indptr = [np.zeros(1, dtype=itype)]
-    indices = []
-    offset = 0
-    for b, (ptr, idx) in enumerate(parts):
-        indptr.append(ptr[1:].astype(itype) + offset)
-        indices.append(idx.astype(itype) + itype(b * n))
-        offset += int(ptr[-1])
-    indices_all = np.concatenate(indices)
-    ones = np.broadcast_to(np.float32(1.0), indices_all.shape)
-    size = n * len(parts)
-    return sp.csr_array((ones, indices_all, np.concatenate(indptr)), shape=(size, size))
 
 
 def run_batch(

@@ -36,6 +36,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "civsim.metrics",
     "civsim.seeding",
     "civsim.batch.core",
+    "civsim.batch.structures",
 )
 """Modules whose source decides a run's results (hashed by :func:`model_fingerprint`)."""
 
