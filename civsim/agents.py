@@ -185,6 +185,8 @@ class Agency(mesa.Agent):
         self.own_income = 0.0
         self.partners: set[Agency] = set()
         self.allies: set[Network] = set()
+        self.pledged: set[int] = set()  # agencies it named as partners (a room's agency head)
+        self.focus = -1  # remit domain it focuses its effort on (-1: spread over the remit)
         self._next_partners: set[Agency] = set()
 
     def decide_ties(self) -> None:
@@ -205,6 +207,7 @@ class Agency(mesa.Agent):
                 room[self.index] * room[other.index],
                 p["coordination_decay"],
                 bool(p["coordination_enabled"]),
+                other.index in self.pledged or self.index in other.pledged,
             )
             if keep:
                 self._next_partners.add(other)
@@ -231,7 +234,7 @@ class Agency(mesa.Agent):
         frac = n / max(len(self.model.agency_list) - 1, 1)
         return rules.domain_effort(
             np.array([effort]),
-            self.remit_share[None, :],
+            rules.focused_share(self.remit_share, self.focus)[None, :],
             partner[None, :],
             np.array([frac]),
             self.model.world.cross_impact,

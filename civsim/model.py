@@ -16,12 +16,13 @@ from mesa.agent import AgentSet
 
 from civsim import metrics, process, rules
 from civsim.agents import Agency, Citizen, Council, Network
+from civsim.model_choices import ModelChoices
 from civsim.params import resolve
 from civsim.seeding import run_sequence
 from civsim.world import SHOCK_KINDS, build_world
 
 
-class CivicModel(mesa.Model):
+class CivicModel(ModelChoices, mesa.Model):
     """A locality of citizens, networks, agencies and a council.
 
     Parameters
@@ -97,6 +98,10 @@ class CivicModel(mesa.Model):
             for a in range(w.dims.A)
         ]
         self.link = rules.coordination_link(w.remit, w.cross_impact)
+        # choices of seats in a workshop room (civsim.model_choices): none by default
+        self.campaign = np.full(w.dims.S, -1, dtype=np.int64)  # campaign focus per network slot
+        self.ally_pledge = np.zeros((w.dims.S + w.dims.A,) * 2, dtype=bool)  # slot s named an ally
+        self.interventions: list[tuple[int, str, float]] = []
         self.council = Council(self)
         ctx = process.cell_context(
             self.outcomes, self.council.state["weights"], self.P["priority_focus"], self.values
@@ -232,9 +237,10 @@ class CivicModel(mesa.Model):
             bool(self.p["networks_enabled"]),
         )
         focus_h = process.hood_focus(self.voice_cell, self.outcomes, self.pop)[0]
-        return rules.claim_slots(
+        new_focus, parent = rules.claim_slots(
             alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0]
         )
+        return np.where(new_focus >= 0, rules.campaign_focus(new_focus, self.campaign), -1), parent
 
     def apply_networks(self, new: tuple[np.ndarray, np.ndarray]) -> None:
         """Open founded and seeded networks; remove dissolved ones."""
@@ -279,6 +285,7 @@ class CivicModel(mesa.Model):
                         p["alliance_propensity"],
                         p["alliance_decay"],
                         bool(p["alliances_enabled"]),
+                        self.ally_pledge[i, j] | self.ally_pledge[j, i],
                     ):
                         ties.append((a, b))
                 k += 1
@@ -297,6 +304,7 @@ class CivicModel(mesa.Model):
                         p["alliance_propensity"],
                         p["alliance_decay"],
                         bool(p["alliances_enabled"]),
+                        self.ally_pledge[i, S + ag.index] | self.ally_pledge[S + ag.index, i],
                     ):
                         ties.append((net, ag))
                 k += 1

@@ -500,3 +500,29 @@ def partner_remit(coord: np.ndarray, remit_share: np.ndarray) -> tuple[np.ndarra
     """Number of coordination partners (B, A) and their mean remit share (B, A, K)."""
     n = coord.sum(axis=2).astype(float)
     return n, (coord.astype(float) @ remit_share) / np.maximum(n, 1.0)[..., None]
+
+
+# --------------------------------------------------------------------------
+# Choices of a workshop room's seats (pledges and focus), the same in both engines
+
+
+def pledge_rows(n: int, rows: list[int] | np.ndarray, targets: Any) -> np.ndarray:
+    """Pledge rows (len(rows), n): each row names ``targets``, never itself.
+
+    A pledge is one-sided (row a names b); the engines treat a pair as pledged
+    when either side named the other, so dropping a name withdraws only one's own pledge.
+    """
+    out = np.zeros((len(rows), n), dtype=bool)
+    out[:, list(targets)] = True
+    out[np.arange(len(rows)), list(rows)] = False
+    return out
+
+
+def hood_slots(net_hood: np.ndarray, hoods: Any) -> np.ndarray:
+    """The network slots of neighbourhoods ``hoods``, in slot order."""
+    return np.flatnonzero(np.isin(net_hood, list(hoods)))
+
+
+def ally_targets(net_hood: np.ndarray, S: int, agencies: Any, hoods: Any) -> list[int]:
+    """Rows of the alliance graph (slots, then S + agency) of the named networks' neighbourhoods and agencies."""
+    return [int(s) for s in hood_slots(net_hood, hoods)] + [S + int(a) for a in agencies]

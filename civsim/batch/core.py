@@ -10,7 +10,7 @@ each run draws from its own generator in the same order as the Mesa engine
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,6 +141,11 @@ class BatchModel:
         self.link = np.stack([rules.coordination_link(w.remit, w.cross_impact) for w in worlds])
         self.coord = np.zeros((B, A, A), dtype=bool)
         self.ally = np.zeros((B, S + A, S + A), dtype=bool)
+        # choices of seats in a workshop room (see the methods below intervene): none by default
+        self.pledge = np.zeros((B, A, A), dtype=bool)  # agency a named b as a partner
+        self.agency_focus = np.full((B, A), -1, dtype=np.int64)  # remit domain it focuses on
+        self.net_campaign = np.full((B, S), -1, dtype=np.int64)  # campaign focus per network slot
+        self.ally_pledge = np.zeros((B, S + A, S + A), dtype=bool)  # network slot s named an ally
         budget0 = self.P["council_budget"].copy()
         self.council = {
             "budget0": budget0,
@@ -266,6 +271,29 @@ class BatchModel:
             self.openness[:] = v
         self.interventions.append((self.month, name, v))
         self._agg = self._aggregates()
+
+    # choices of a workshop room's seats (civsim.rooms.plan), the same methods as the Mesa engine's
+    def pledge_partners(self, agencies: Sequence[int], partners: Sequence[int]) -> None:
+        """Agencies ``agencies`` name ``partners`` as their coordination partners (replacing earlier names)."""
+        rows = list(agencies)
+        self.pledge[:, rows, :] = process.pledge_rows(self.dims.A, rows, partners)
+
+    def set_agency_focus(self, agencies: Sequence[int], domain: int) -> None:
+        """Agencies ``agencies`` focus their effort on ``domain`` (-1: spread over the remit)."""
+        self.agency_focus[:, list(agencies)] = domain
+
+    def set_campaign(self, hoods: Sequence[int], domain: int) -> None:
+        """Networks of ``hoods`` campaign on ``domain`` from now on (-1: release; they keep their focus)."""
+        slots = process.hood_slots(self.net_hood, hoods)
+        self.net_campaign[:, slots] = domain
+        self.net_focus = rules.campaign_focus(self.net_focus, self.net_campaign)
+        self._agg = self._aggregates()  # members' action is summed by their network's focus
+
+    def pledge_allies(self, hoods: Sequence[int], agencies: Sequence[int], ally_hoods: Sequence[int]) -> None:
+        """Networks of ``hoods`` name the networks of ``ally_hoods`` and ``agencies`` as allies."""
+        rows = process.hood_slots(self.net_hood, hoods)
+        targets = process.ally_targets(self.net_hood, self.dims.S, agencies, ally_hoods)
+        self.ally_pledge[:, rows, :] = process.pledge_rows(self.dims.S + self.dims.A, rows, targets)
 
     # ------------------------------------------------------------------
     def step(self, record: bool = True) -> None:
@@ -428,6 +456,7 @@ class BatchModel:
         new_focus, parent = kernels.claim_slots_per_run(
             self.alive, self.net_hood, dissolving, founders, focus_h, wants, self.net_focus
         )
+        new_focus = np.where(new_focus >= 0, rules.campaign_focus(new_focus, self.net_campaign), -1)
         new = new_focus >= 0
         alive_next |= new
         focus_next = np.where(new, new_focus, self.net_focus)
@@ -454,6 +483,7 @@ class BatchModel:
             room[:, iu] * room[:, ju],
             col(P["coordination_decay"], 2),
             col(P["coordination_enabled"], 2) > 0,
+            self.pledge[:, iu, ju] | self.pledge[:, ju, iu],
         )
         coord_next = np.zeros_like(self.coord)
         coord_next[:, iu, ju] = tied
@@ -469,8 +499,9 @@ class BatchModel:
         )
         partner_frac = n_partners / max(A - 1, 1)
         benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
+        share = rules.focused_share(self.remit_share, self.agency_focus)
         domain = rules.domain_effort(
-            effort, self.remit_share, partner_share, partner_frac, self.cross_impact_structure, benefit
+            effort, share, partner_share, partner_frac, self.cross_impact_structure, benefit
         )
         effort_k = domain.sum(axis=1)
 
@@ -606,6 +637,7 @@ class BatchModel:
             col(P["alliance_propensity"], 2),
             col(P["alliance_decay"], 2),
             col(P["alliances_enabled"], 2) > 0,
+            self.ally_pledge[:, rows, cols] | self.ally_pledge[:, cols, rows],
         ) & np.concatenate([ok_nn, ok_na], axis=1)
         ally = np.zeros_like(self.ally)
         ally[:, rows, cols] = new

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from civsim.rules.agencies import (  # noqa: F401
     CONVENING_GAIN,
+    FOCUS_SHARE,
     OPENNESS_COST,
     affordable_ties,
     agency_effort,
     coordination_link,
     domain_effort,
+    focused_share,
     next_coordination,
     overstretch,
 )
@@ -66,6 +68,7 @@ from civsim.rules.networks import (  # noqa: F401
     NETWORK_SPEND_RATE,
     SCALING_TRANSFER,
     agency_network_affinity,
+    campaign_focus,
     claim_slots,
     founds_network,
     join_choice,

@@ -11,6 +11,9 @@ CONVENING_GAIN = 40.0
 """Tie-formation multiplier per unit share of budget spent convening (5% -> x3)."""
 OPENNESS_COST = 0.1
 """Share of an agency's delivery effort that full openness to co-production takes in staff time."""
+FOCUS_SHARE = 0.5
+"""Share of its delivery effort an agency puts into the remit domain it focuses on, on top of the
+rest spread over its remit as before (an agency head's choice in a workshop room)."""
 
 
 def coordination_link(remit, cross_impact):
@@ -44,7 +47,7 @@ def overstretch(n_partners, affordable):
     return np.where(n_partners > affordable, 1.0 - affordable / np.maximum(n_partners, 1.0), 0.0)
 
 
-def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled):
+def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled, pledged=False):
     r"""Coordination ties at t+1 for agency pairs.
 
     A tie forms with probability :math:`p\,\ell_{ab}(1 + \gamma F)` (linked
@@ -52,9 +55,15 @@ def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair
     partnership (``room_pair``), and lapses with probability
     :math:`d + (1 - d)\,x_{ab}`, where :math:`x_{ab}` is the larger
     :func:`overstretch` of the two.
+
+    A *pledged* pair (one of the two named the other as a partner, e.g. an
+    agency head in a workshop room) forms its tie whenever both can pay for
+    another partnership, and its tie does not lapse by the random decay
+    :math:`d`, only with probability :math:`x_{ab}` when overstretched:
+    a pledge does not lift the budget constraint.
     """
-    p_form = propensity * link * (1.0 + CONVENING_GAIN * convening) * room_pair
-    p_drop = decay + (1.0 - decay) * over_pair
+    p_form = np.where(pledged, room_pair, propensity * link * (1.0 + CONVENING_GAIN * convening) * room_pair)
+    p_drop = np.where(pledged, over_pair, decay + (1.0 - decay) * over_pair)
     return np.where(tied, u >= p_drop, u < p_form) & enabled
 
 
@@ -70,6 +79,22 @@ def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost,
     paid = np.maximum(0.0, cost * n_partners * monthly_budget0 - monthly_subsidy)
     left = np.maximum(0.0, monthly_budget - paid)
     return left * efficiency * (1.0 - OPENNESS_COST * openness)
+
+
+def focused_share(remit_share, focus):
+    r"""Share of an agency's effort per domain when it focuses on one domain of its remit.
+
+    .. math:: \tilde r_{ak} = (1 - f)\,\hat r_{ak} + f\,[k = k^*_a] \quad \text{if } \hat r_{ak^*_a} > 0
+
+    :math:`k^*_a` is the focus (``-1``: none), f = ``FOCUS_SHARE``. A focus
+    outside the agency's remit, or none, leaves the even remit share
+    :math:`\hat r_a`. The shares still sum to one: focus moves effort
+    between domains, it does not add any.
+    """
+    k = remit_share.shape[-1]
+    onehot = np.asarray(focus)[..., None] == np.arange(k)
+    covered = np.any(onehot & (remit_share > 0), axis=-1, keepdims=True)
+    return np.where(covered, (1.0 - FOCUS_SHARE) * remit_share + FOCUS_SHARE * onehot, remit_share)
 
 
 def domain_effort(effort, remit_share, partner_remit_share, partner_frac, cross_impact, benefit):

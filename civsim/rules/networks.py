@@ -141,9 +141,26 @@ def claim_slots(alive, slot_hood, dissolving, founders, hood_focus, wants_scale,
     return new_focus, parent
 
 
-def next_alliance(tied, affinity, u, propensity, decay, enabled):
-    """Alliance ties at t+1: form with ``p * affinity``, lapse with ``d``."""
-    return np.where(tied, u >= decay, u < propensity * affinity) & enabled
+def next_alliance(tied, affinity, u, propensity, decay, enabled, pledged=False):
+    """Alliance ties at t+1: form with ``p * affinity``, lapse with ``d``.
+
+    A *pledged* pair (a network organiser named the other side as an ally)
+    forms its tie whenever the two have anything in common (affinity > 0:
+    for an agency, the network's focus is in its remit and it is open to
+    co-production at all), and its tie does not lapse while the pledge holds.
+    """
+    p_form = np.where(pledged, affinity > 0, propensity * affinity)
+    return np.where(tied, u >= np.where(pledged, 0.0, decay), u < p_form) & enabled
+
+
+def campaign_focus(focus, campaign):
+    """A network's focus where an organiser set a campaign (``campaign >= 0``), else its own.
+
+    Networks are founded on their neighbourhood's most pressing gap and keep
+    that focus for life; a campaign set for a neighbourhood's networks
+    replaces it, and networks founded or seeded there while it holds take it.
+    """
+    return np.where(campaign >= 0, campaign, focus)
 
 
 def network_affinity(focus_a, focus_b, cross_impact, cohesion_a, cohesion_b):
