@@ -76,7 +76,7 @@ def run(
     ] = None,
     decisions: Annotated[
         Path | None,
-        typer.Option(help="Decisions file of a workshop room: its changes at their months (batch engine)."),
+        typer.Option(help="Decisions file of a workshop room: its changes at their months (either engine)."),
     ] = None,
 ) -> None:
     """Run a scenario; write timeseries, summary.json, manifest.json and a plot to --out."""
@@ -115,13 +115,17 @@ def run(
     if decisions is not None:  # workshop rooms (civsim.rooms): replay a session's decisions
         from civsim.rooms.plan import load_decisions
 
-        if engine == "mesa":
-            fail("--decisions is not allowed with --engine mesa: decisions are applied on the batch engine")
         if post is not None:
             fail("--decisions with --posterior is not allowed: replay a session or draw from a posterior")
-        chosen = "batch"
+        chosen = engine if engine != "auto" else "batch"  # a room runs on the batch core; Mesa docks exactly
         try:
-            plan = load_decisions(decisions, int(params["n_agencies"]), n_steps)
+            plan = load_decisions(
+                decisions,
+                int(params["n_agencies"]),
+                n_steps,
+                int(params["n_neighbourhoods"]),
+                tuple(params["domains"]),
+            )
         except UserError as exc:
             fail(str(exc))
     try:  # checked before anything is simulated or allocated

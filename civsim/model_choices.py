@@ -72,7 +72,7 @@ class ModelChoices:
         self.agg = self.aggregates()
 
     def pledge_partners(self: CivicModel, agencies: Sequence[int], partners: Sequence[int]) -> None:
-        """Agencies ``agencies`` name ``partners`` as their coordination partners (replacing earlier names)."""
+        """Agencies ``agencies`` name ``partners`` as coordination partners (replacing earlier names)."""
         rows = process.pledge_rows(len(self.agency_list), list(agencies), partners)
         for a, row in zip(agencies, rows, strict=True):
             self.agency_list[a].pledged = {int(b) for b in np.flatnonzero(row)}

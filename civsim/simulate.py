@@ -36,7 +36,7 @@ def simulate(
     reps: int = 1,
     engine: str = "auto",
     progress: Callable[[int, int], None] | None = None,
-    before_step: Callable[[BatchModel], None] | None = None,
+    before_step: Callable[[Any], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``reps`` replicates of one parameter point.
 
@@ -51,8 +51,9 @@ def simulate(
         ``auto`` uses the batch core for more than one replicate, Mesa otherwise.
         Both give the same numbers.
     before_step : callable, optional
-        Called with the batch model before each month's step (e.g. a room's
-        decisions, :class:`civsim.rooms.plan.Plan`); needs ``engine="batch"``.
+        Called with the model before each month's step (e.g. a room's
+        decisions, :class:`civsim.rooms.plan.Plan`); on the batch core once
+        for all replicates, on Mesa for each replicate's model.
 
     Returns
     -------
@@ -67,9 +68,7 @@ def simulate(
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r} is not allowed: expected one of {', '.join(ENGINES)}")
     seqs = replicate_sequences(seed, reps)
-    if before_step is not None:
-        if engine != "batch":
-            raise ValueError("decisions (before_step) need the batch engine")
+    if before_step is not None and engine == "batch":
         model = BatchModel([p] * reps, seqs)
         for i in range(steps):
             before_step(model)
@@ -85,6 +84,8 @@ def simulate(
             key = () if reps == 1 else (r,)
             model = CivicModel(p, seed=seed, key=key)
             for i in range(steps):
+                if before_step is not None:
+                    before_step(model)
                 model.step()
                 if progress is not None:
                     progress(r * steps + i + 1, reps * steps)

@@ -88,7 +88,9 @@ def test_rule_pledged_pair_forms_when_affordable_and_lapses_only_when_overstretc
     assert rules.next_coordination(True, u=u, over_pair=0.0, room_pair=0.0, **args).all()
     assert not rules.next_coordination(True, u=u, over_pair=1.0, room_pair=0.0, **args).any()
     # unpledged, the same tie lapses by decay
-    assert not rules.next_coordination(True, u=u, over_pair=0.0, room_pair=1.0, **{**args, "pledged": False}).any()
+    assert not rules.next_coordination(
+        True, u=u, over_pair=0.0, room_pair=1.0, **{**args, "pledged": False}
+    ).any()
 
 
 def test_pledged_pair_is_tied_whenever_affordable_and_austerity_breaks_it():
@@ -150,7 +152,7 @@ def test_agency_focus_changes_the_engine_s_delivery():
 
 
 def test_network_focus_sticks_for_live_and_new_networks():
-    m = BatchModel([resolve({**SMALL, "scaling_rate": 0.5})], [run_sequence(6)])
+    m = BatchModel([resolve(SMALL)], [run_sequence(6)])
     hoods = m.net_hood
     m.set_campaign([0, 2], 4)
     mine = np.isin(hoods, [0, 2])

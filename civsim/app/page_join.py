@@ -22,8 +22,9 @@ from civsim.app.room_views import (
     story_html,
     use_room_updates,
 )
+from civsim.rooms import choices as ch
 from civsim.rooms.registry import REGISTRY, Room, RoomError, RoomView, normalise_code
-from civsim.rooms.seats import SEAT_KINDS, levers
+from civsim.rooms.seats import SEAT_KINDS, levers, seat_choices
 
 
 def _query(search: str | None) -> dict[str, str]:
@@ -174,7 +175,8 @@ def SeatPage(code: str, token: str):
         solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["civsim-my-facts"])
         if seat.decides and view.state == "open":
             DecisionForm(room, token, seat.id, view)
-        solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
+        if SEAT_KINDS[seat.kind].not_yet:
+            solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
     # drawn from the start (empty), so a year's results update these widgets instead of creating them
     solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
     solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"])
@@ -213,12 +215,14 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
             )  # fmt: skip
             solara.HTML(tag="div", unsafe_innerHTML=esc(help_text), classes=["civsim-lever-help"])
             solara.HTML(tag="div", unsafe_innerHTML=esc(cost), classes=["civsim-lever-cost"])
+    for c in seat_choices(seat.kind):
+        ChoiceField(c, room.game.locality, seat, values.get(c.name, standing.get(c.name)), set_values, params,
+                    view.graph["budget_now"])  # fmt: skip
 
     def send():
+        mine = {lv.param for lv in levers(seat.kind)} | {c.name for c in seat_choices(seat.kind)}
         try:
-            room.decide(
-                token, {k: v for k, v in values.items() if k in {lv.param for lv in levers(seat.kind)}}
-            )
+            room.decide(token, {k: v for k, v in values.items() if k in mine})
             set_error("")
         except RoomError as exc:
             set_error(str(exc))
@@ -231,3 +235,27 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
         solara.Success("Sent. You can change it until the year runs.", classes=["civsim-sent"])
     if error:
         solara.Error(error, classes=["civsim-decide-error"])
+
+
+@solara.component
+def ChoiceField(choice: ch.Choice, loc: ch.Locality, seat, value, set_values, params, budget: float):
+    """One seat choice (partners, focus, campaign, allies): a list to pick from, what it does and costs."""
+    opts = ch.options(seat, choice.name, loc)
+
+    def put(v):
+        set_values(lambda old: {**old, choice.name: v})
+
+    with solara.Div(classes=["civsim-lever", "civsim-choice", f"civsim-choice-{choice.name}"]):
+        if choice.name in (ch.AGENCY_FOCUS, ch.NETWORK_FOCUS):
+            none = ch.describe(choice.name, "")
+            solara.Select(
+                choice.label, values=[none, *opts], value=value or none,
+                on_value=lambda v: put("" if v == none else v),
+            )  # fmt: skip
+        else:
+            solara.SelectMultiple(
+                choice.label, values=list(value or ()), all_values=opts, on_value=lambda v: put(tuple(v))
+            )
+        solara.HTML(tag="div", unsafe_innerHTML=esc(choice.help), classes=["civsim-lever-help"])
+        cost = choice.cost(params, budget)
+        solara.HTML(tag="div", unsafe_innerHTML=esc(cost), classes=["civsim-lever-cost"])

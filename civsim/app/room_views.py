@@ -20,6 +20,7 @@ import numpy as np
 import solara
 
 from civsim.params import SCHEMA
+from civsim.rooms.choices import CHOICES, describe
 from civsim.rooms.registry import REGISTRY, Room, RoomView
 from civsim.rooms.seats import SEAT_KINDS, Lever
 
@@ -81,7 +82,7 @@ def seats_html(view: RoomView) -> str:
     rows = []
     for s in view.seats:
         who = esc(s.holder) if s.holder is not None else '<span class="civsim-waiting">free</span>'
-        if SEAT_KINDS[s.kind].levers and s.holder is not None:
+        if (SEAT_KINDS[s.kind].levers or SEAT_KINDS[s.kind].choices) and s.holder is not None:
             status = (
                 '<span class="civsim-decided">✓ decided</span>'
                 if s.decided
@@ -264,7 +265,7 @@ def timeline_figure(view: RoomView, replay: dict | None = None):
     for r in view.rounds:
         text = (
             "<br>".join(
-                esc(f"{_seat_title(view, sid)}: " + ", ".join(f"{k} {v:g}" for k, v in vals.items()))
+                esc(f"{_seat_title(view, sid)}: " + ", ".join(f"{k} {describe(k, v)}" for k, v in vals.items()))
                 for sid, vals in r.changed.items()
             )
             or "no changes"
@@ -293,6 +294,8 @@ def _lever_label(param: str) -> str:
         for lv in kind.levers:
             if lv.param == param:
                 return lv.label.split(" (")[0]
+    if param in CHOICES:
+        return CHOICES[param].label
     return param
 
 
@@ -303,7 +306,7 @@ def decisions_html(view: RoomView) -> str:
         for sid, vals in r.changed.items():
             eff = r.effects.get(sid)
             e = f"{100 * eff[0]:+.2f} / {100 * eff[1]:+.2f}" if eff else ""
-            what = "; ".join(f"{_lever_label(k)} = {v:g}" for k, v in vals.items())
+            what = "; ".join(f"{_lever_label(k)} = {describe(k, v)}" for k, v in vals.items())
             rows.append(
                 f"<tr><td>{r.round}</td><td>{esc(_seat_title(view, sid))}</td><td>{esc(what)}</td><td>{e}</td></tr>"
             )

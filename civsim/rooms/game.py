@@ -27,8 +27,10 @@ from civsim import seeding
 from civsim.batch import BatchModel
 from civsim.metrics import group_names
 from civsim.params import SCHEMA, resolve
-from civsim.rooms.plan import Change, Decision, Plan, apply_due, decisions_toml
-from civsim.rooms.seats import Seat, levers
+from civsim.rooms import choices as ch
+from civsim.rooms.decisions_file import decisions_toml
+from civsim.rooms.plan import Change, Decision, Plan, apply_due
+from civsim.rooms.seats import Seat, levers, seat_choices
 from civsim.scenario import Scenario, scenario_to_toml
 
 MONTHS = 12
@@ -46,10 +48,10 @@ class RoundRecord:
 
     round: int
     month: int
-    choices: dict[str, dict[str, float]]
+    choices: dict[str, dict[str, Any]]
     changes: list[Change]
     effects: dict[str, tuple[float, float]]  # seat id -> (d outcome index, d inclusion gap)
-    changed: dict[str, dict[str, float]] = field(default_factory=dict)  # choices that moved a standing value
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)  # choices that moved a standing value
     ran_at: float = 0.0  # wall-clock time the year (and its story) was done, for latency figures
     story: list[str] = field(default_factory=list)
 
@@ -77,14 +79,16 @@ class Game:
         self.seats = list(seats)
         self.n_rounds = int(rounds)
         self.model = BatchModel([self.params], [seeding.run_sequence(self.seed)])
-        self.standing: dict[str, dict[str, float]] = {s.id: self._initial(s) for s in self.seats}
+        m = self.model
+        self.locality = ch.Locality(tuple(m.domains), m.dims.A, m.dims.M, m.remit[0].copy())
+        self.standing: dict[str, dict[str, Any]] = {s.id: self._initial(s) for s in self.seats}
         self.rounds: list[RoundRecord] = []
         self.decisions: list[Decision] = []
         self.changes: list[Change] = []
 
     # ------------------------------------------------------------------
-    def _initial(self, seat: Seat) -> dict[str, float]:
-        out = {}
+    def _initial(self, seat: Seat) -> dict[str, Any]:
+        out: dict[str, Any] = {c.name: ch.initial(c.name) for c in seat_choices(seat.kind)}
         for lv in levers(seat.kind):
             if lv.scope == "portfolio" and seat.agencies:
                 out[lv.param] = round(float(self.model.openness[0, list(seat.agencies)].mean()), 2)
@@ -108,12 +112,23 @@ class Game:
         return len(self.rounds) >= self.n_rounds
 
     def changes_for(
-        self, before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], month: int
+        self, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]], month: int
     ) -> list[Change]:
-        """The changes the model gets when standing choices move from ``before`` to ``after``."""
+        """The changes the model gets when standing choices move from ``before`` to ``after``.
+
+        A seat's choices act only for its own agencies or its own neighbourhoods' networks.
+        """
         out: list[Change] = []
         shared_done: set[tuple[str, str]] = set()
         for s in self.seats:
+            for c in seat_choices(s.kind):
+                a = after[s.id][c.name]
+                if a != before[s.id][c.name]:
+                    out.append(
+                        Change(
+                            month, c.name, seat=s.id, **ch.change_fields(s, c.name, a, self.locality.domains)
+                        )
+                    )
             for lv in levers(s.kind):
                 b, a = before[s.id][lv.param], after[s.id][lv.param]
                 if lv.scope == "shared":
@@ -134,7 +149,7 @@ class Game:
         return out
 
     # ------------------------------------------------------------------
-    def play_round(self, choices: dict[str, dict[str, float]]) -> RoundRecord:
+    def play_round(self, choices: dict[str, dict[str, Any]]) -> RoundRecord:
         """Apply this round's choices (validated by the caller) and run one year.
 
         ``choices`` maps seat id to that seat's values for some of its levers;
@@ -148,7 +163,8 @@ class Game:
         for sid, vals in choices.items():
             after[sid].update(vals)
             for lever, value in vals.items():
-                self.decisions.append(Decision(r, month, sid, lever, float(value)))
+                value = value if lever in ch.CHOICES else float(value)
+                self.decisions.append(Decision(r, month, sid, lever, value))
         changes = self.changes_for(before, after, month)
         movers = sorted({sid for sid in choices if after[sid] != before[sid]})
         start = copy.deepcopy(self.model) if movers else None
@@ -204,7 +220,10 @@ class Game:
         for sid, (di, dg) in sorted(rec.effects.items(), key=lambda kv: -abs(kv[1][0]) - abs(kv[1][1])):
             title = self.seat(sid).title
             kind = self.seat(sid).kind
-            what = ", ".join(f"{_label(kind, k)} {v:g}" for k, v in rec.changed.get(sid, {}).items())
+            what = ", ".join(
+                f"{_label(kind, k)}{':' if k in ch.CHOICES else ''} {ch.describe(k, v)}"
+                for k, v in rec.changed.get(sid, {}).items()
+            )
             if abs(di) >= MATTERS or abs(dg) >= MATTERS:
                 gap = "narrowed" if dg < 0 else "widened"
                 mattered.append(
@@ -212,7 +231,7 @@ class Game:
                     f"{gap} by {100 * abs(dg):.1f} points, compared with the same year without these choices"
                 )
             else:
-                little.append(title)
+                little.append(f"{title} ({what})" if what else title)
         if mattered:
             lines.append("Whose decisions mattered: " + "; ".join(mattered) + ".")
         if little:
@@ -251,6 +270,7 @@ class Game:
                 ("Outcome index (your framework)", f"{f['outcome_index_council']:.3f}"),
                 ("Your agenda's top priorities", top),
             ]
+        mine_now = self.standing.get(seat.id, {})
         if seat.kind == "agency":
             idx = list(seat.agencies)
             coord = m.coord[0]
@@ -262,10 +282,17 @@ class Game:
                 ("Their budget", _budget(float(m.agencies["budget"][0][idx].sum()))),
                 ("Their openness to co-production", f"{float(m.openness[0][idx].mean()):.2f}"),
                 ("Coordination partners", ", ".join(f"agency {b}" for b in partners) or "none yet"),
+                ("Partners you named", ch.describe(ch.AGENCY_PARTNERS, mine_now.get(ch.AGENCY_PARTNERS, ()))),
+                ("Effort focus", ch.describe(ch.AGENCY_FOCUS, mine_now.get(ch.AGENCY_FOCUS, ""))),
                 ("Your remit", ", ".join(f"{d} {f[f'outcome_{d}']:.2f}" for d in mine)),
             ]
         if seat.kind == "network":
+            own = np.isin(m.net_hood, list(seat.hoods)) & m.alive[0]
+            focus = sorted({domains[int(k)] for k in m.net_focus[0][own]})
             return [
+                ("Your neighbourhoods", ", ".join(str(h + 1) for h in seat.hoods) or "none"),
+                ("Your networks campaign on", ", ".join(focus) or "no network yet"),
+                ("Allies you named", ch.describe(ch.NETWORK_ALLIES, mine_now.get(ch.NETWORK_ALLIES, ()))),
                 ("Citizen networks", f"{int(f['networks'])} with {int(f['network_members'])} members"),
                 ("Alliance ties", f"{int(f['alliances'])} (largest alliance {int(f['largest_alliance'])})"),
                 ("Engagement", ", ".join(f"{g} {100 * f[f'engagement_{g}']:.0f}%" for g in groups)),
@@ -334,6 +361,7 @@ class Game:
             self.decisions,
             self.changes,
             note=f"{len(self.rounds)} rounds on {self.scenario.name}, seed {self.seed}",
+            domains=tuple(self.model.domains),
         )
         return {
             "scenario.toml": toml,
@@ -346,6 +374,8 @@ def _label(kind: str, param: str) -> str:
     for lv in levers(kind):
         if lv.param == param:
             return lv.label.split(" (")[0].lower()
+    if param in ch.CHOICES:
+        return ch.CHOICES[param].label.lower()
     return param
 
 

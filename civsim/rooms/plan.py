@@ -1,4 +1,4 @@
-"""Decisions as changes to a running model, and the decisions file that replays them.
+"""Decisions as changes to a running model (the file that replays them: civsim.rooms.decisions_file).
 
 A room turns each round's seat decisions into :class:`Change` records (which
 lever, what value, from which month, for which agencies). The same
@@ -26,22 +26,37 @@ The decisions file is TOML::
     lever = "convening_funds"
     value = 0.05
     agencies = []       # empty: everywhere; else only these agencies (0-based)
+
+Seat choices that are not schema parameters (:mod:`civsim.rooms.choices`)
+are ``[[change]]`` rows with their own keys instead of ``value`` (numbers
+0-based, domains by name; ``""`` for no focus)::
+
+    lever = "agency_partners"   # these agencies pledge to coordinate with those
+    agencies = [0, 4]
+    partners = [2, 7]           # [] withdraws their pledges
+    lever = "agency_focus"      # these agencies focus their effort on a remit domain
+    agencies = [0, 4]
+    domain = "health"
+    lever = "network_focus"     # networks of these neighbourhoods campaign on a domain
+    neighbourhoods = [0, 3]
+    domain = "housing"
+    lever = "network_allies"    # networks of these neighbourhoods pledge alliances
+    neighbourhoods = [0, 3]
+    ally_agencies = [5]
+    ally_neighbourhoods = [1]
+
+Both engines replay a file (``civsim run --decisions``, Mesa or batch) with the same numbers.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from civsim.errors import UserError
-from civsim.params import SCHEMA, ParamError
-
-FORMAT = 1
+from civsim.rooms import choices
 
 INTERVENTION_FOR: dict[str, str] = {"convening_funds": "convene", "network_grants": "fund_networks"}
 """Levers the batch core already has a live intervention for (it also keeps its log)."""
@@ -56,9 +71,12 @@ class Change:
 
     month: int
     lever: str
-    value: float
+    value: float  # for a focus: the domain's index, -1 none
     agencies: tuple[int, ...] = ()
     seat: str = ""
+    hoods: tuple[int, ...] = ()  # the networks of these neighbourhoods act (network choices)
+    partners: tuple[int, ...] = ()  # agencies named as partners or allies
+    ally_hoods: tuple[int, ...] = ()  # neighbourhoods whose networks are named as allies
 
 
 @dataclass(frozen=True)
@@ -69,19 +87,34 @@ class Decision:
     month: int
     seat: str
     lever: str
-    value: float
+    value: Any  # a number, or a seat choice (civsim.rooms.choices)
 
 
 def apply_change(model: Any, change: Change) -> None:
-    """Apply one change to a running :class:`~civsim.batch.BatchModel` (every run of its batch).
+    """Apply one change to a running model: a :class:`~civsim.batch.BatchModel` (every run) or a Mesa one.
 
     Convening and grants go through ``model.intervene`` (as the Workshop's
     buttons do); openness for some agencies writes those agencies' openness
-    (as the ``open_coproduction`` intervention does for all); every other
-    lever sets the schema parameter in ``model.P``, which the core reads at
-    each step.
+    (as the ``open_coproduction`` intervention does for all); seat choices
+    call the engines' own methods (``pledge_partners``, ``set_agency_focus``,
+    ``set_campaign``, ``pledge_allies``); every other lever sets the schema
+    parameter, which the engines read at each step.
     """
     value = float(change.value)
+    if change.lever in choices.NAMES:
+        _apply_choice(model, change)
+        return
+    if hasattr(model, "agency_list"):  # the Mesa engine (civsim.model_choices)
+        if change.lever in PER_AGENCY and change.agencies:
+            model.set_openness(change.agencies, value)
+        elif change.lever in PER_AGENCY:
+            model.intervene("open_coproduction", value)
+            model.set_param(change.lever, value)
+        elif change.lever in INTERVENTION_FOR:
+            model.intervene(INTERVENTION_FOR[change.lever], value)
+        else:
+            model.set_param(change.lever, value)
+        return
     if change.lever in PER_AGENCY and change.agencies:
         arr = getattr(model, PER_AGENCY[change.lever])
         arr[:, list(change.agencies)] = value  # in place: the model's agency table shares this array
@@ -94,6 +127,18 @@ def apply_change(model: Any, change: Change) -> None:
         model.intervene(INTERVENTION_FOR[change.lever], value)
         return
     model.P[change.lever] = np.full(model.B, value, dtype=model.P[change.lever].dtype)
+
+
+def _apply_choice(model: Any, c: Change) -> None:
+    domain = int(c.value)
+    if c.lever == choices.AGENCY_PARTNERS:
+        model.pledge_partners(list(c.agencies), list(c.partners))
+    elif c.lever == choices.AGENCY_FOCUS:
+        model.set_agency_focus(list(c.agencies), domain)
+    elif c.lever == choices.NETWORK_FOCUS:
+        model.set_campaign(list(c.hoods), domain)
+    else:
+        model.pledge_allies(list(c.hoods), list(c.partners), list(c.ally_hoods))
 
 
 def apply_due(model: Any, changes: Iterable[Change]) -> int:
@@ -120,128 +165,13 @@ class Plan:
         return max((c.month for c in self.changes), default=-1)
 
 
-# ---------------------------------------------------------------------------
-# the file
+def __getattr__(name: str) -> Any:
+    """The file's reader and writer live in :mod:`civsim.rooms.decisions_file` (importable here too)."""
+    if name in ("FORMAT", "decisions_toml", "load_decisions", "parse_decisions"):
+        from civsim.rooms import decisions_file
 
-
-def _q(s: str) -> str:
-    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
-
-
-def decisions_toml(
-    seats: Iterable[tuple[str, str]], decisions: Iterable[Decision], changes: Iterable[Change], note: str = ""
-) -> str:
-    """The decisions file (see the module docstring) as text."""
-    lines = [
-        "# civsim decisions: replay with  civsim run SCENARIO.toml --decisions THIS_FILE",
-        f"format = {FORMAT}",
-    ]
-    if note:
-        lines.append(f"note = {_q(note)}")
-    for sid, title in seats:
-        lines += ["", "[[seat]]", f"id = {_q(sid)}", f"title = {_q(title)}"]
-    for d in decisions:
-        lines += [
-            "",
-            "[[decision]]",
-            f"round = {d.round}",
-            f"month = {d.month}",
-            f"seat = {_q(d.seat)}",
-            f"lever = {_q(d.lever)}",
-            f"value = {float(d.value)!r}",
-        ]
-    for c in changes:
-        lines += [
-            "",
-            "[[change]]",
-            f"month = {c.month}",
-            f"lever = {_q(c.lever)}",
-            f"value = {float(c.value)!r}",
-            f"agencies = [{', '.join(str(a) for a in c.agencies)}]",
-        ]
-        if c.seat:
-            lines.append(f"seat = {_q(c.seat)}")
-    return "\n".join(lines) + "\n"
-
-
-def parse_decisions(text: str, source: str, n_agencies: int | None = None, steps: int | None = None) -> Plan:
-    """Read a decisions file; every problem is a one-line :class:`UserError` naming file, key and value."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{source}: invalid TOML: {exc}") from None
-    allowed = ("format", "note", "seat", "decision", "change")
-    for key in data:
-        if key not in allowed:
-            raise UserError(f"{source}: unknown key {key!r}; allowed: {', '.join(allowed)}")
-    if data.get("format", FORMAT) != FORMAT:
-        raise UserError(f"{source}: format = {data.get('format')!r} is not allowed: expected {FORMAT}")
-    raw = data.get("change", [])
-    if not isinstance(raw, list):
-        raise UserError(f"{source}: change = {raw!r} is not allowed: expected [[change]] tables")
-    changes = []
-    for i, row in enumerate(raw):
-        where = f"{source}: [[change]] #{i + 1}"
-        if not isinstance(row, dict):
-            raise UserError(f"{where}: expected a table")
-        for key in row:
-            if key not in ("month", "lever", "value", "agencies", "seat"):
-                raise UserError(f"{where}: unknown key {key!r}; allowed: month, lever, value, agencies, seat")
-        month = row.get("month")
-        if (
-            isinstance(month, bool)
-            or not isinstance(month, int)
-            or month < 0
-            or (steps is not None and month >= steps)
-        ):
-            hi = f" below {steps} (the run's months)" if steps is not None else ""
-            raise UserError(f"{where}: month = {month!r} is not allowed: expected an integer >= 0{hi}")
-        lever = row.get("lever")
-        if (
-            lever not in SCHEMA
-            or SCHEMA[lever].structural
-            or SCHEMA[lever].type not in ("float", "int", "bool")
-        ):
-            raise UserError(
-                f"{where}: lever = {lever!r} is not allowed: expected a non-structural numeric parameter "
-                "(see `civsim params`)"
-            )
-        try:
-            value = float(SCHEMA[lever].coerce(row.get("value")))
-        except ParamError as exc:
-            raise UserError(f"{where}: {exc}") from None
-        agencies = row.get("agencies", [])
-        ok = isinstance(agencies, list) and all(
-            isinstance(a, int)
-            and not isinstance(a, bool)
-            and a >= 0
-            and (n_agencies is None or a < n_agencies)
-            for a in agencies
-        )
-        if not ok or (agencies and lever not in PER_AGENCY):
-            what = (
-                f"a list of agency numbers in [0, {n_agencies - 1}]"
-                if n_agencies
-                else "a list of agency numbers"
-            )
-            if agencies and lever not in PER_AGENCY:
-                what = f"[] ({lever} has one value for the whole locality)"
-            raise UserError(f"{where}: agencies = {agencies!r} is not allowed: expected {what}")
-        changes.append(Change(month, lever, value, tuple(agencies), str(row.get("seat", ""))))
-    changes.sort(key=lambda c: c.month)  # stable: file order within a month
-    return Plan(changes)
-
-
-def load_decisions(path: str | Path, n_agencies: int | None = None, steps: int | None = None) -> Plan:
-    """Read a decisions file from disk (see :func:`parse_decisions`)."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read file ({exc})") from None
-    return parse_decisions(text, str(path), n_agencies, steps)
+        return getattr(decisions_file, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -250,7 +180,4 @@ __all__ = [
     "Plan",
     "apply_change",
     "apply_due",
-    "decisions_toml",
-    "load_decisions",
-    "parse_decisions",
 ]

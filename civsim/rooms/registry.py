@@ -96,7 +96,8 @@ class Registry:
             raise RoomError(f"rounds = {rounds!r} is not allowed: expected an integer in [1, {MAX_ROUNDS}]")
         try:
             n_agencies = int(scenario.resolved["n_agencies"])
-            seats = make_seats(dict(offer), n_agencies)
+            n_hoods = int(scenario.resolved["n_neighbourhoods"])
+            seats = make_seats(dict(offer), n_agencies, n_hoods)
             game = Game(scenario, seats, rounds)
         except (ParamError, UserError, ValueError) as exc:
             raise RoomError(str(exc).splitlines()[0]) from None

@@ -36,7 +36,7 @@ class Room:
         self.version = 0
         self.participants: dict[str, Participant] = {}
         self.holder: dict[str, str] = {}  # seat id -> token
-        self.pending: dict[str, dict[str, float]] = {}
+        self.pending: dict[str, dict[str, Any]] = {}
         self.state = "open"
         self.deadline: float | None = None
         self.error = ""
@@ -181,7 +181,7 @@ class Room:
                 raise RoomError("the year is running or the game is over: wait for the next round")
             seat = self.game.seat(p.seat)
             try:
-                choice = validate_choice(seat, values)
+                choice = validate_choice(seat, values, self.game.locality)
             except ParamError as exc:
                 raise RoomError(str(exc)) from None
             self.pending[seat.id] = choice

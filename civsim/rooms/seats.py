@@ -16,6 +16,12 @@ combine into what the model gets:
 
 A lever whose name is missing from SCHEMA (the model is being reworked) is
 left out of its seat and listed in :func:`unavailable_levers`.
+
+Besides these schema levers, agency heads and network organisers make
+*choices* that are model state rather than parameters (named partners,
+focus, campaign, named allies: :mod:`civsim.rooms.choices`); a seat acts
+only for its own agencies (``Seat.agencies``) or the networks of its own
+neighbourhoods (``Seat.hoods``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from civsim.params import SCHEMA, ParamError
+from civsim.rooms import choices as ch
 from civsim.world import SECTOR_PATTERN, SECTORS
 
 MIN_AGENCY_SEATS, MAX_AGENCY_SEATS = 2, 6
@@ -75,13 +82,14 @@ def _coord_cost(p: Mapping[str, float], budget: float) -> str:
 
 @dataclass(frozen=True)
 class SeatKind:
-    """A kind of seat: its title, what it speaks for, its levers, and what it cannot do yet."""
+    """A kind of seat: its title, what it speaks for, its levers and choices, and what it cannot do."""
 
     kind: str
     title: str
     role: str
     levers: tuple[Lever, ...]
     not_yet: str = ""
+    choices: tuple[str, ...] = ()  # names in civsim.rooms.choices.CHOICES
 
 
 SEAT_KINDS: dict[str, SeatKind] = {
@@ -116,8 +124,8 @@ SEAT_KINDS: dict[str, SeatKind] = {
     "agency": SeatKind(
         "agency",
         "Agency head",
-        "Runs a group of agencies of one sector: how open they are to co-production and how "
-        "willing they are to coordinate with other agencies.",
+        "Runs a group of agencies of one sector: how open they are to co-production, how willing "
+        "they are to coordinate, which agencies they partner with and where they put their effort.",
         (
             Lever(
                 "coproduction_openness",
@@ -135,17 +143,13 @@ SEAT_KINDS: dict[str, SeatKind] = {
                 _coord_cost,
             ),
         ),
-        not_yet=(
-            "Choosing named partners and the domain to put effort into are not levers of the model "
-            "yet: ties form by chance between agencies with linked remits (your willingness sets how "
-            "often), and each agency's remit is fixed."
-        ),
+        choices=(ch.AGENCY_PARTNERS, ch.AGENCY_FOCUS),
     ),
     "network": SeatKind(
         "network",
         "Network organiser",
-        "Organises citizen networks: how readily they ally with other networks and agencies, and how "
-        "hard they recruit.",
+        "Organises the citizen networks of some neighbourhoods: what they campaign for, whom they "
+        "name as allies, how readily they ally and how hard they recruit.",
         (
             Lever(
                 "alliance_propensity",
@@ -163,10 +167,7 @@ SEAT_KINDS: dict[str, SeatKind] = {
                 _text("Members' time: each member adds dues to the network and can burn out."),
             ),
         ),
-        not_yet=(
-            "What a network campaigns for is not a lever yet: each network focuses on its "
-            "neighbourhood's largest gap when it is founded."
-        ),
+        choices=(ch.NETWORK_FOCUS, ch.NETWORK_ALLIES),
     ),
     "panel": SeatKind(
         "panel",
@@ -210,6 +211,11 @@ def levers(kind: str) -> tuple[Lever, ...]:
     return tuple(lv for lv in SEAT_KINDS[kind].levers if lv.param in SCHEMA)
 
 
+def seat_choices(kind: str) -> tuple[ch.Choice, ...]:
+    """The choices (not schema levers) of a seat kind."""
+    return tuple(ch.CHOICES[n] for n in SEAT_KINDS[kind].choices)
+
+
 def unavailable_levers() -> list[str]:
     """Levers named in :data:`SEAT_KINDS` that the current schema lacks."""
     return [lv.param for k in SEAT_KINDS.values() for lv in k.levers if lv.param not in SCHEMA]
@@ -223,10 +229,11 @@ class Seat:
     kind: str
     title: str
     agencies: tuple[int, ...] = ()
+    hoods: tuple[int, ...] = ()  # a network organiser's neighbourhoods (0-based)
 
     @property
     def decides(self) -> bool:
-        return bool(levers(self.kind))
+        return bool(levers(self.kind) or seat_choices(self.kind))
 
 
 def _sector_portfolios(n_seats: int, sectors: list[int]) -> list[tuple[str, tuple[int, ...]]]:
@@ -252,7 +259,7 @@ def _sector_portfolios(n_seats: int, sectors: list[int]) -> list[tuple[str, tupl
     return [(name, tuple(sorted(g))) for name, g in groups if g]
 
 
-def make_seats(offer: Mapping[str, int], n_agencies: int) -> list[Seat]:
+def make_seats(offer: Mapping[str, int], n_agencies: int, n_hoods: int = 0) -> list[Seat]:
     """The seats a room offers.
 
     Parameters
@@ -262,6 +269,9 @@ def make_seats(offer: Mapping[str, int], n_agencies: int) -> list[Seat]:
         (0-3), ``panel`` (0-1). Observers are not seats: any number may watch.
     n_agencies : int
         Agencies in the model; agency seats split them by sector.
+    n_hoods : int
+        Neighbourhoods in the model; network organisers split them in turn
+        (organiser i of n: neighbourhoods i, i + n, ...).
 
     Raises
     ------
@@ -296,34 +306,46 @@ def make_seats(offer: Mapping[str, int], n_agencies: int) -> list[Seat]:
         sectors = [SECTOR_PATTERN[a % len(SECTOR_PATTERN)] for a in range(n_agencies)]
         for i, (name, group) in enumerate(_sector_portfolios(counts["agency"], sectors)):
             seats.append(Seat(f"agency-{i + 1}", "agency", f"Agency head: {name}", group))
-    for i in range(counts["network"]):
-        suffix = f" {i + 1}" if counts["network"] > 1 else ""
-        seats.append(Seat(f"network-{i + 1}", "network", f"Network organiser{suffix}"))
+    n_net = counts["network"]
+    for i in range(n_net):
+        hoods = tuple(range(i, n_hoods, n_net))
+        where = f": neighbourhood{'s' if len(hoods) > 1 else ''} {', '.join(str(m + 1) for m in hoods)}"
+        title = "Network organiser" + (where if hoods else "")
+        seats.append(Seat(f"network-{i + 1}", "network", title, (), hoods))
     if counts["panel"]:
         seats.append(Seat("panel", "panel", SEAT_KINDS["panel"].title))
     return seats
 
 
-def validate_choice(seat: Seat, values: Mapping[str, Any]) -> dict[str, float]:
-    """Check a seat's decision against the schema and return it as floats.
+def validate_choice(
+    seat: Seat, values: Mapping[str, Any], locality: ch.Locality | None = None
+) -> dict[str, Any]:
+    """Check a seat's decision and return it normalised (floats for schema levers).
 
-    Only the seat's own levers are accepted; each value is checked with the
-    schema's range (``Param.coerce``).
+    Only the seat's own levers and choices are accepted; each lever's value
+    is checked with the schema's range (``Param.coerce``), each choice with
+    :func:`civsim.rooms.choices.validate` against ``locality``.
 
     Raises
     ------
     ParamError
         One line naming the seat, the key, the value and what is allowed.
     """
-    allowed = {lv.param: lv for lv in levers(seat.kind)}
+    allowed: dict[str, Any] = {lv.param: lv for lv in levers(seat.kind)}
+    allowed.update({c.name: c for c in seat_choices(seat.kind)})
     if not allowed:
         raise ParamError(f"the {seat.title} seat makes no decisions")
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in allowed:
             raise ParamError(
-                f"{seat.title} cannot set {key!r}: this seat's levers are {', '.join(allowed) or 'none'}"
+                f"{str(seat.title)} cannot set {str(key)[:40]!r}: this seat's levers are {', '.join(allowed)}"
             )
+        if key in ch.CHOICES:
+            if locality is None:
+                raise ParamError(f"{key} needs the room's locality to be checked")
+            out[key] = ch.validate(seat, key, value, locality)
+            continue
         if isinstance(value, float) and not math.isfinite(value):
             raise ParamError(f"{key} = {value!r} is not allowed: expected {SCHEMA[key].allowed()}")
         out[key] = float(SCHEMA[key].coerce(value))
@@ -334,7 +356,7 @@ def validate_choice(seat: Seat, values: Mapping[str, Any]) -> dict[str, float]:
 class Standing:
     """Each seat's standing choice per lever: what the model runs with until the seat changes it."""
 
-    values: dict[str, dict[str, float]] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def copy(self) -> Standing:
         return Standing({k: dict(v) for k, v in self.values.items()})
@@ -348,6 +370,7 @@ __all__ = [
     "Standing",
     "levers",
     "make_seats",
+    "seat_choices",
     "unavailable_levers",
     "validate_choice",
 ]
