@@ -188,3 +188,26 @@ def test_bad_choice_entries_are_one_line_errors(body, message):
     with pytest.raises(UserError) as e:
         parse_decisions(body, "d.toml", n_agencies=12, steps=36, n_hoods=6)
     assert message in str(e.value) and str(e.value).startswith("d.toml") and "\n" not in str(e.value)
+
+
+def test_the_phone_form_offers_the_choices_and_sends_them_for_its_own_seat():
+    import ipyvuetify as v
+    import solara
+
+    from civsim.app.page_join import DecisionForm
+
+    reg, room, host = new_room(rounds=2)
+    tok = claim_all(room)
+    for sid in ("agency-1", "network-1"):
+        box, rc = solara.render(DecisionForm(room, tok[sid], sid, room.view()), handle_error=False)
+        selects = rc.find(v.Select).widgets
+        picked = {}
+        for w in selects:
+            w.v_model = [w.items[1]] if w.multiple else w.items[1]
+            picked[w.label] = (w.items[1],) if w.multiple else w.items[1]
+        rc.find(v.Btn, children=["Decide for year 1"]).widget.click()
+        kind = room.game.seat(sid).kind
+        labels = {ch.CHOICES[n].label: n for n in ch.NAMES}
+        assert sorted(labels[k] for k in picked) == sorted(n for n in ch.NAMES if n.startswith(kind))
+        for label, value in picked.items():
+            assert room.pending[sid][labels[label]] == value
