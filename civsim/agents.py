@@ -72,7 +72,7 @@ class Citizen(mesa.Agent):
             p["burnout_rate"] + ctx["strain"][0, self.hood], self.capacity, cohesion
         )
         contact = rules.contact_probability(
-            p["outreach"], p["spontaneous_rate"], self.capacity, self.group > 0
+            p["outreach"], p["spontaneous_rate"], self.capacity, self.group > 0, p["participation_barrier"]
         )
         engaged = bool(rules.next_engaged(np.bool_(self.engaged), push, thr, u_engage, burn, contact))
 
@@ -133,9 +133,9 @@ class Network(mesa.Agent):
                 np.bool_(self.dissolving),
                 members,
                 self.cohesion,
-                p["network_found_size"],
+                rules.NETWORK_FOUND_SIZE,
                 m.draws["scale"][self.slot],
-                p["scaling_rate"],
+                rules.SCALING_RATE,
             )
         )
 
@@ -213,6 +213,14 @@ class Agency(mesa.Agent):
                 self._next_partners.add(other)
                 other._next_partners.add(self)
 
+    def contracted_openness(self) -> float:
+        """Openness after the council's social-value clauses (rules.contracted_openness)."""
+        return float(
+            rules.contracted_openness(
+                self.openness, self.model.p["social_value_weight"], self.budget, self.own_income
+            )
+        )
+
     def delivery(self) -> np.ndarray:
         """Effort this month in each domain, after transaction costs, with joined-up spill-over."""
         p = self.model.p
@@ -223,7 +231,7 @@ class Agency(mesa.Agent):
             self.efficiency,
             n,
             p["coordination_cost"],
-            self.openness,
+            self.contracted_openness(),
             self.model.council.state["convening"][0] / len(self.model.agency_list) / rules.MONTHS_PER_YEAR,
         )
         partner = sum(
@@ -253,14 +261,13 @@ class Council(mesa.Agent):
         super().__init__(model)
         P = model.P
         budget0 = P["council_budget"].copy()
-        K = model.dims.K
         self.state: dict[str, np.ndarray] = {
             "budget0": budget0,
             "budget": budget0.copy(),
             "shock_factor": np.ones(1),
             "budget_change": np.zeros(1),
-            "weights": np.full((1, K), 1.0 / K),
-            "own": np.full((1, K), 1.0 / K),
+            "weights": model.world.own_view[None].copy(),
+            "own": model.world.own_view[None].copy(),
             "service0": budget0 * process.service_share(P),
             "convening": np.zeros(1),
             "grant_pool": np.zeros(1),
@@ -282,7 +289,7 @@ class Council(mesa.Agent):
             voice = process.voice_by_domain(m.voice_cell)
             alive, focus, _, _ = m.network_arrays()
             allied = process.allied_by_domain(
-                m.P, m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K
+                m.alliance_matrix(), alive, focus, agg["members"], m.dims.N, m.dims.K
             )
             process.revise_agenda(m.P, self.state, need, voice, allied)
         ag = m.agency_arrays()

@@ -162,7 +162,7 @@ class CivicModel(ModelChoices, mesa.Model):
             a.decide_ties()
         delivery = np.stack([a.delivery() for a in self.agency_list])[None]
         ally_next = self.decide_alliances()
-        out_next = self.next_outcomes(delivery.sum(axis=1))
+        out_next = self.next_outcomes(delivery)
 
         for c in self.citizen_list:
             c.advance()
@@ -233,7 +233,7 @@ class CivicModel(ModelChoices, mesa.Model):
         founders = rules.founds_network(
             self.draws["found"],
             self.agg["unaffiliated_engaged_hood"][0],
-            float(self.p["network_found_size"]),
+            rules.NETWORK_FOUND_SIZE,
             bool(self.p["networks_enabled"]),
         )
         focus_h = process.hood_focus(self.voice_cell, self.outcomes, self.pop)[0]
@@ -320,17 +320,17 @@ class CivicModel(ModelChoices, mesa.Model):
             a.allies.add(b)
             b.allies.add(a)
 
-    def next_outcomes(self, effort_k: np.ndarray) -> np.ndarray:
-        """Outcomes at t+1 from delivery, co-production, network action and mutual aid."""
+    def next_outcomes(self, delivery: np.ndarray) -> np.ndarray:
+        """Outcomes at t+1 from delivery (1, A, K), co-production, network action and mutual aid."""
         P, d, agg = self.P, self.dims, self.agg
-        openness = np.array([[a.openness for a in self.agency_list]])
-        remit = np.stack([a.remit for a in self.agency_list])[None]
+        openness = np.array([[a.contracted_openness() for a in self.agency_list]])
+        effort_k = delivery.sum(axis=1)
         alive, focus, resources, mult = self.network_arrays()
         inputs = (
             process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
             + process.coproduction_inputs(
                 P,
-                process.openness_by_domain(P, remit, openness),
+                process.openness_by_domain(P, delivery, openness),
                 self.ctx["prio"],
                 agg["unaffiliated"],
                 agg["members_k"],

@@ -143,8 +143,8 @@ def revise_agenda(
         allied_k,
         col(P["voice_weight"], 2),
         col(P["need_weight"], 2),
-        col(P["agenda_inertia"], 2),
-        col(P["alliance_voice"], 2),
+        rules.AGENDA_INERTIA,
+        rules.ALLIANCE_VOICE,
     )
 
 
@@ -174,7 +174,6 @@ def voice_by_domain(voice_cell: np.ndarray) -> np.ndarray:
 
 
 def allied_by_domain(
-    P: Params,
     ally: np.ndarray,
     alive: np.ndarray,
     focus: np.ndarray,
@@ -182,7 +181,7 @@ def allied_by_domain(
     n_citizens: int,
     K: int,
 ) -> np.ndarray:
-    """Agenda pull of organised voice past the influence threshold (B, K).
+    """Agenda pull of organised voice past ``rules.INFLUENCE_THRESHOLD`` (B, K).
 
     Networks that are allied, directly or through others (networks and
     agencies), speak as one: a connected component of the alliance graph,
@@ -197,7 +196,7 @@ def allied_by_domain(
         n_comp, net_label = n_comps[b], labels[b, :S]
         live = alive[b]
         infl = np.bincount(net_label[live], weights=members[b][live], minlength=n_comp) / n_citizens
-        strong = (infl >= P["influence_threshold"][b]) & (infl > 0)
+        strong = (infl >= rules.INFLUENCE_THRESHOLD) & (infl > 0)
         for comp in np.flatnonzero(strong):
             sel = live & (net_label == comp)
             dist = np.bincount(focus[b][sel], weights=members[b][sel], minlength=K)
@@ -296,10 +295,21 @@ def network_action_inputs(action_mk: np.ndarray, pop: np.ndarray, G: int) -> np.
     return np.repeat(per_cap[:, :, None, :] * (rules.MONTHS_PER_YEAR * K), G, axis=2)
 
 
-def openness_by_domain(P: Params, remit: np.ndarray, openness: np.ndarray) -> np.ndarray:
-    """Mean openness of the agencies working on each domain (B, K)."""
-    num = np.einsum("bak,ba->bk", remit, openness)
-    den = remit.sum(axis=1)
+def openness_by_domain(P: Params, delivery: np.ndarray, openness: np.ndarray) -> np.ndarray:
+    r"""Openness of each domain's delivery (B, K): the agencies' openness weighted by their effort there.
+
+    .. math:: \bar\omega_k = \textstyle\sum_a e_{ak}\,\omega_a / \sum_a e_{ak}
+
+    with :math:`e_{ak}` agency a's delivery effort in domain k
+    (:func:`civsim.rules.domain_effort`): citizens can co-produce only the
+    part of a service that open agencies deliver, so commissioning that moves
+    money toward open agencies (social value, or voluntary and community
+    agencies under outcomes-based commissioning) makes more of the work
+    co-producible. Falls back to ``coproduction_openness`` where no agency
+    delivers.
+    """
+    num = np.einsum("bak,ba->bk", delivery, openness)
+    den = delivery.sum(axis=1)
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), col(P["coproduction_openness"], 2))
 
 

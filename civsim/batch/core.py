@@ -123,7 +123,7 @@ class BatchModel:
         self.alive = stack("net_alive")
         self.net_focus = stack("net_focus")
         self.net_age = stack("net_age")
-        S, A, K = self.dims.S, self.dims.A, self.dims.K
+        S, A = self.dims.S, self.dims.A
         self.net_resources = np.zeros((B, S))
         self.net_cohesion = np.where(self.alive, col(self.P["trust_initial"], 2), 0.0)
         self.sector = stack("sector")
@@ -152,8 +152,8 @@ class BatchModel:
             "budget": budget0.copy(),
             "shock_factor": np.ones(B),
             "budget_change": np.zeros(B),
-            "weights": np.full((B, K), 1.0 / K),
-            "own": np.full((B, K), 1.0 / K),
+            "weights": stack("own_view"),
+            "own": stack("own_view"),
             "service0": budget0 * process.service_share(self.P),
             "convening": np.zeros(B),
             "grant_pool": np.zeros(B),
@@ -322,7 +322,7 @@ class BatchModel:
             if not first:
                 voice = process.voice_by_domain(voice_at_t())
                 allied = process.allied_by_domain(
-                    P, self.ally, self.alive, self.net_focus, agg["members"], N, K
+                    self.ally, self.alive, self.net_focus, agg["members"], N, K
                 )
                 process.revise_agenda(P, c, need_k, voice, allied)
             process.yearly_budget(P, max(t, 0) // rules.MONTHS_PER_YEAR, first, c, ag, need_k)
@@ -353,9 +353,13 @@ class BatchModel:
         )
         contact = self._per_citizen(
             "contact",
-            ("outreach", "spontaneous_rate"),
+            ("outreach", "spontaneous_rate", "participation_barrier"),
             lambda: rules.contact_probability(
-                col(P["outreach"], 2), col(P["spontaneous_rate"], 2), self.capacity, self.marginalised
+                col(P["outreach"], 2),
+                col(P["spontaneous_rate"], 2),
+                self.capacity,
+                self.marginalised,
+                col(P["participation_barrier"], 2),
             ),
         )
         # the trust target depends on a citizen only through their cell
@@ -436,14 +440,14 @@ class BatchModel:
             dissolving,
             members,
             self.net_cohesion,
-            col(P["network_found_size"], 2),
+            rules.NETWORK_FOUND_SIZE,
             U["scale"],
-            col(P["scaling_rate"], 2),
+            rules.SCALING_RATE,
         )
         founders = rules.founds_network(
             U["found"],
             agg["unaffiliated_engaged_hood"],
-            col(P["network_found_size"], 2),
+            rules.NETWORK_FOUND_SIZE,
             col(P["networks_enabled"], 2) > 0,
         )
         # only a founding neighbourhood's focus is read
@@ -488,13 +492,16 @@ class BatchModel:
         coord_next = np.zeros_like(self.coord)
         coord_next[:, iu, ju] = tied
         coord_next[:, ju, iu] = tied
+        open_c = rules.contracted_openness(
+            self.openness, col(P["social_value_weight"], 2), ag["budget"], ag["own_income"]
+        )
         effort = rules.agency_effort(
             ag["budget"] / rules.MONTHS_PER_YEAR,
             ag["budget0"] / rules.MONTHS_PER_YEAR,
             self.efficiency,
             n_partners,
             col(P["coordination_cost"], 2),
-            self.openness,
+            open_c,
             col(c["convening"] / A / rules.MONTHS_PER_YEAR, 2),
         )
         partner_frac = n_partners / max(A - 1, 1)
@@ -513,7 +520,7 @@ class BatchModel:
             process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
             + process.coproduction_inputs(
                 P,
-                process.openness_by_domain(P, self.remit, self.openness),
+                process.openness_by_domain(P, domain, open_c),
                 ctx["prio"],
                 agg["unaffiliated"],
                 agg["members_k"],

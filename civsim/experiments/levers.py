@@ -80,6 +80,11 @@ class LeverResult:
             for o in self.experiment.outcomes
         }
 
+    def noise_everywhere(self) -> list[str]:
+        """The levers within replicate noise for every outcome at every value."""
+        flagged = self.noise_levers()
+        return [lv.name for lv in self.experiment.levers if all(lv.name in f for f in flagged.values())]
+
 
 def run_levers(
     exp: LeverExperiment,
@@ -165,6 +170,12 @@ def markdown(result: LeverResult, figures: dict[str, str], command: str = "") ->
         "",
     ]
     lines += regenerate_lines(command, s)
+    everywhere = result.noise_everywhere()
+    lines += [
+        f"**Within noise for every outcome ({len(exp.outcomes)}) at every value:** "
+        f"{', '.join(f'`{n}`' for n in everywhere) or 'none'}.",
+        "",
+    ]
     for o, m in exp.outcomes.items():
         flagged = result.noise_levers()[o]
         lines += [

@@ -51,16 +51,6 @@ VALUED_OUTCOMES: list[Param] = [
         "Weight of measured need when the council revises its priorities.",
     ),
     define(
-        "agenda_inertia",
-        "float",
-        0.5,
-        0.0,
-        1.0,
-        "share",
-        "outcomes",
-        "Share of last year's priority weights kept at each revision.",
-    ),
-    define(
         "commissioning_outcomes",
         "float",
         0.5,

@@ -67,6 +67,25 @@ def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair
     return np.where(tied, u >= p_drop, u < p_form) & enabled
 
 
+def contracted_openness(openness, social_value, budget, own_income):
+    r"""An agency's openness to co-production under social-value commissioning.
+
+    .. math:: \omega^c_a = \omega_a + v\, s_a (1 - \omega_a),\quad
+              s_a = \max(0, B_a - Y_a) / B_a
+
+    Social-value clauses (Public Services (Social Value) Act 2012; Lambeth's
+    co-operative commissioning) make involving residents part of what the
+    council pays for: weight v = ``social_value_weight`` closes that share of
+    the gap to full openness on the commissioned part :math:`s_a` of the
+    agency's budget (the rest, own income :math:`Y_a`, keeps its own
+    openness). Not free: openness takes staff time from delivery
+    (:func:`agency_effort`), and it pays only where citizens are engaged and
+    trusting enough to co-produce.
+    """
+    share = np.maximum(0.0, budget - own_income) / np.where(budget > 0, budget, 1.0)
+    return openness + social_value * share * (1.0 - openness)
+
+
 def agency_effort(monthly_budget, monthly_budget0, efficiency, n_partners, cost, openness, monthly_subsidy):
     r"""Delivery effort after partnership and co-production staff time.
 

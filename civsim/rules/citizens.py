@@ -53,14 +53,19 @@ def burnout_probability(burnout_rate, capacity, cohesion):
     return burnout_rate * (1.0 - capacity) * (1.0 - cohesion)
 
 
-def contact_probability(outreach, spontaneous_rate, capacity, marginalised):
+def contact_probability(outreach, spontaneous_rate, capacity, marginalised, barrier):
     """Monthly chance a disengaged citizen engages without social push.
 
-    ``OUTREACH_CONTACT * o * g + s * c``: inclusive outreach o reaching
-    marginalised citizens (g = 1), or their own initiative at rate s scaled
-    by capacity c.
+    ``OUTREACH_CONTACT * o * g + s * c * (1 - g * b * (1 - o))``: inclusive
+    outreach o reaching marginalised citizens (g = 1), or their own
+    initiative at rate s scaled by capacity c. The participation barrier b
+    (cost, language, time, being unwelcome), as far as outreach has not
+    lowered it, holds back a marginalised citizen's own initiative as it
+    raises their threshold (:func:`effective_threshold`): barriers stop
+    people coming forward, not only being drawn in by friends.
     """
-    return OUTREACH_CONTACT * outreach * marginalised + spontaneous_rate * capacity
+    left = marginalised * barrier * (1.0 - outreach)
+    return OUTREACH_CONTACT * outreach * marginalised + spontaneous_rate * capacity * (1.0 - left)
 
 
 def next_engaged(engaged, push, threshold, u, burnout_p, contact_p):

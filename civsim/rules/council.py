@@ -13,6 +13,17 @@ VOICE_COST = 0.02
 """Share of the council budget that running participatory processes at full voice weight costs."""
 TARGETING_COST = 0.01
 """Share of the council budget that fully needs-based allocation costs (assessment)."""
+ALLIANCE_VOICE = 0.5
+"""Weight of organised voice (alliances past the influence threshold) beside citizen voice in
+the agenda. A constant since 2026-12-02 (was `alliance_voice`): from 0 to 1 it moved the agenda
+(pattern d) but no outcome, at the baseline or around the alliances preset (docs/levers*.md)."""
+INFLUENCE_THRESHOLD = 0.05
+"""Share of all citizens an alliance's networks must hold to be heard as organised voice. A
+constant since 2026-12-02 (was `influence_threshold`), for the same reason as ALLIANCE_VOICE."""
+AGENDA_INERTIA = 0.5
+"""Share of last year's priority weights kept at each revision. A behavioural constant, not a
+lever: it sets only how fast the agenda reaches its stationary state, and from 0 to 0.75 it moved
+no outcome (docs/levers.md, 2026-12-02), so it left the schema."""
 
 
 def council_budget(budget0, austerity_rate, year, shock_factor, path_factor):
@@ -58,6 +69,23 @@ def commissioning_shares(historic, remit, weights, need, openness, outcomes_mode
     total = score.sum(axis=-1, keepdims=True)
     outcome_share = np.where(total > 0, score / np.where(total > 0, total, 1.0), historic)
     return (1.0 - outcomes_mode) * historic + outcomes_mode * outcome_share
+
+
+def departmental_view(historic, remit_share, protected_share, protected):
+    r"""The council's own priorities: where its money goes, by domain.
+
+    .. math:: w^{own}_k = \rho\,e_k + (1 - \rho) \textstyle\sum_a h_a \hat r_{ak}
+
+    A council's framework mirrors its departments (strand 1's starting
+    point): the protected statutory share :math:`\rho` of its service budget
+    (care, the domain marked by the 0/1 vector e) and the historic shares h
+    of the agencies it funds, spread over their remits :math:`\hat r`. It is
+    not what residents value: voice and measured need are what move the
+    agenda toward them.
+    """
+    spend = np.einsum("...a,...ak->...k", historic, remit_share)
+    own = protected_share[..., None] * protected + (1.0 - protected_share[..., None]) * spend
+    return normalise(own, fallback=np.full_like(own, 1.0 / own.shape[-1]))
 
 
 def agenda_weights(weights, own, need, voice, allied, voice_weight, need_weight, inertia, alliance_voice):

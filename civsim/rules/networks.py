@@ -16,7 +16,14 @@ SCALING_TRANSFER = 0.25
 COHESION_RATE = 0.1
 """Monthly speed at which a network's cohesion follows its members' trust."""
 FOUNDING_RATE = 0.05
-"""Monthly founding hazard per ``network_found_size`` engaged citizens outside any network."""
+"""Monthly founding hazard per ``NETWORK_FOUND_SIZE`` engaged citizens outside any network."""
+NETWORK_FOUND_SIZE = 6.0
+"""Engaged citizens without a network per founding group. A behavioural constant, not a
+lever: from 2 to 30 it moved no outcome (docs/levers.md, 2026-12-02), so it left the schema."""
+SCALING_RATE = 0.02
+"""Monthly chance a large, cohesive network seeds a sister network elsewhere ('scaling
+across'). A behavioural constant: from 0 to 1 it moved no outcome (docs/levers.md), so it
+left the schema."""
 
 
 def keeps_membership(in_network, engaged, network_dissolving):
@@ -72,7 +79,7 @@ def founds_network(u, unaffiliated, found_size, enabled):
 
     .. math:: \Pr = 1 - \exp(-\phi\,U / n_f) \quad \text{if } U \ge n_f
 
-    U engaged citizens outside networks, :math:`n_f` = ``network_found_size``,
+    U engaged citizens outside networks, :math:`n_f` = ``NETWORK_FOUND_SIZE``,
     :math:`\phi` = ``FOUNDING_RATE``: founding scales with the size and the
     engagement of the neighbourhood.
     """
