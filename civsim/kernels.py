@@ -17,8 +17,11 @@ per-slot arrays are indexed ``b S + s``.
 Threads: the loops over citizens are compiled with ``parallel=True`` and
 ``numba.prange``. The sums and the tie counts give each thread whole runs (a
 run's citizens never touch another run's sums or ties, and each run is still
-summed in citizen order); the per-citizen decisions split the citizens. So any
-number of threads gives the same bits as one (``tests/test_threads.py``). How
+summed in citizen order); the per-citizen decisions split the citizens, in
+blocks within a run. The tie counts are integers, so they can also be taken
+on one thread of their own (:func:`add_tie_changes`) while the batch core
+goes on. So any number of threads gives the same bits as one
+(``tests/test_threads.py``). How
 many threads: :func:`thread_count`, and :func:`threads` for a block of calls.
 Waiting threads sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE`` unless
 set): on a machine shared with other work, spinning threads took the cores
@@ -93,7 +96,11 @@ if _CACHE is not None:
 _jit = numba.njit(cache=_CACHE is not None, nogil=True)
 _pjit = numba.njit(cache=_CACHE is not None, nogil=True, parallel=True)
 
-tie_share = _jit(rules.tie_share)
+CHUNK = 4096
+"""Citizens per block of the decisions pass (threads take blocks; a block never spans two runs)."""
+
+# no zero-division check in the share (its divisor is at least 1): same numbers, and a tighter loop
+tie_share = numba.njit(cache=_CACHE is not None, nogil=True, error_model="numpy")(rules.tie_share)
 engagement_push = _jit(rules.engagement_push)
 burnout_probability = _jit(rules.burnout_probability)
 next_engaged = _jit(rules.next_engaged)
@@ -177,39 +184,67 @@ def citizen_decisions(
 
     ``cohesion_ext`` and ``dissolving_ext`` are per run (B, S + 1) with a
     leading 0 / False for "no network", so ``member + 1`` indexes them;
-    ``target_cell`` is the trust target per (cell, engaged), flat;
+    ``target_cell`` is the trust target per (cell, engaged), flat (B MG 2),
+    indexed by each citizen's ``cell`` within their run (m G + g, flat B N);
     ``burnout_hood`` the burnout rate per neighbourhood (flat B M, the base
-    rate plus any aid strain), indexed by ``hood`` (flat, b M + m). The
-    other weights and ``join_rate`` are per run (B,). Returns engaged',
+    rate plus any aid strain), indexed by ``hood`` (N,: every run's
+    citizens live in the same neighbourhoods). The other weights and
+    ``join_rate`` are per run (B,). The per-citizen arrays may be of any
+    integer and float types (the batch core stores counts and indices in the
+    smallest that holds them: the loop reads less memory). Returns engaged',
     trust', member' where a citizen keeps their network (else -1), and
     ``joining``: the engaged citizens outside a network whose join draw
     ``u_join`` is below their run's join rate. Only they can join one
     (:func:`civsim.rules.join_choice`, which picks the network, gives -1 to
     everyone else), and they are a few percent of the citizens, so the
     choice is made after, for them alone. Citizens are independent, so
-    threads split them.
+    threads split them, in blocks of :data:`CHUNK` within a run (a run's
+    weights are read once per block).
     """
     BN = engaged.shape[0]
+    B = BN // N
+    MG2 = target_cell.shape[0] // B
+    M = burnout_hood.shape[0] // B
     engaged_next = np.empty(BN, dtype=np.bool_)
     trust_next = np.empty(BN)
-    member_next = np.empty(BN, dtype=np.int32)
+    member_next = np.empty(BN, dtype=member.dtype)
     joining = np.empty(BN, dtype=np.bool_)
-    for i in numba.prange(BN):
-        b = i // N
-        m = member[i]
-        eng = engaged[i]
-        has = m >= 0
-        coh = cohesion_ext[b, m + 1]
-        frac = tie_share(engaged_ties[i], degree[i])
-        push = engagement_push(frac, capacity[i], trust[i], coh, contagion_weight[b], trust_weight[b])
-        burn = burnout_probability(burnout_hood[hood[i]], capacity[i], coh)
-        engaged_next[i] = next_engaged(eng, push, threshold[i], u_engage[i], burn, contact[i])
-        target = target_cell[cell[i] * 2 + eng]
-        trust_next[i] = next_trust(trust[i], target, trust_rate[b])
-        stays = keeps_membership(has, eng, dissolving_ext[b, m + 1])
-        member_next[i] = m if stays else -1
-        joining[i] = eng and not has and u_join[i] < join_rate[b]
+    per_run = (N + CHUNK - 1) // CHUNK
+    for job in numba.prange(B * per_run):
+        b = job // per_run
+        lo = b * N + (job - b * per_run) * CHUNK
+        hi = min(lo + CHUNK, (b + 1) * N)
+        coh_b, dis_b = cohesion_ext[b], dissolving_ext[b]
+        target_b, burnout_b = target_cell[b * MG2 : (b + 1) * MG2], burnout_hood[b * M : (b + 1) * M]
+        cw, tw, rate, jr = contagion_weight[b], trust_weight[b], trust_rate[b], join_rate[b]
+        for i in range(lo, hi):
+            m = member[i]
+            eng = engaged[i]
+            has = m >= 0
+            coh = coh_b[m + 1]
+            frac = tie_share(engaged_ties[i], degree[i])
+            push = engagement_push(frac, capacity[i], trust[i], coh, cw, tw)
+            burn = burnout_probability(burnout_b[hood[i - b * N]], capacity[i], coh)
+            engaged_next[i] = next_engaged(eng, push, threshold[i], u_engage[i], burn, contact[i])
+            target = target_b[cell[i] * 2 + eng]
+            trust_next[i] = next_trust(trust[i], target, rate)
+            stays = keeps_membership(has, eng, dis_b[m + 1])
+            member_next[i] = m if stays else -1
+            joining[i] = eng and not has and u_join[i] < jr
     return engaged_next, trust_next, member_next, joining
+
+
+@_jit
+def add_tie_changes(indptr, indices, engaged, engaged_next, counts, lo, hi):
+    """Citizens ``lo`` to ``hi`` - 1 who changed state add +1 / -1 to the engaged-tie count of each tie.
+
+    Integer counts, so the order of the additions does not matter.
+    """
+    for i in range(lo, hi):
+        if engaged_next[i] != engaged[i]:
+            sign = 1 if engaged_next[i] else -1
+            for p in range(indptr[i], indptr[i + 1]):
+                counts[indices[p]] += sign
 
 
 @_pjit
@@ -218,15 +253,12 @@ def update_tie_counts(indptr, indices, engaged, engaged_next, counts, N):
 
     Ties are symmetric, so this equals recounting every citizen's engaged
     ties; the counts stay exact integers. Ties never cross runs (N citizens
-    each), so threads take whole runs.
+    each), so threads take whole runs. (:func:`add_tie_changes` alone does
+    the same on the calling thread.)
     """
     B = engaged.shape[0] // N
     for b in numba.prange(B):
-        for i in range(b * N, (b + 1) * N):
-            if engaged_next[i] != engaged[i]:
-                sign = 1 if engaged_next[i] else -1
-                for p in range(indptr[i], indptr[i + 1]):
-                    counts[indices[p]] += sign
+        add_tie_changes(indptr, indices, engaged, engaged_next, counts, b * N, (b + 1) * N)
 
 
 @_jit
@@ -347,6 +379,7 @@ __all__ = [
     "citizen_sums",
     "citizen_decisions",
     "update_tie_counts",
+    "add_tie_changes",
     "claim_slots_per_run",
     "components",
     "thread_count",

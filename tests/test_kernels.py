@@ -117,16 +117,18 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     degree = rng.integers(0, 6, (B, N)).astype(np.float32)
     ties = np.minimum(rng.integers(0, 6, (B, N)), degree).astype(float)
+    if data.draw(st.booleans()):  # as the batch core stores them: the smallest integers that hold them
+        degree, ties = degree.astype(np.int8), ties.astype(np.int8)
     threshold = rng.random((B, N))
     contact = rng.random((B, N)) * 0.1
     u = rng.random((B, N))
     cohesion = np.pad(rng.random((B, S)), ((0, 0), (1, 0)))
     dissolving = np.pad(rng.random((B, S)) < 0.3, ((0, 0), (1, 0)))
-    target_cell = rng.random(c["cell"].max() * 2 + 2)
+    MG = c["M"] * c["G"]
+    target_cell = rng.random(B * MG * 2)
     w = {k: rng.random(B) for k in ("contagion", "trust_weight", "rate")}
     M = c["M"]
     hood = rng.integers(0, M, N)
-    hood_index = (np.arange(B)[:, None] * M + hood[None, :]).astype(np.int32)
     burnout_hood = rng.random((B, M))
     u_join = rng.random((B, N))
     join_rate = rng.random(B) * 0.5
@@ -140,14 +142,14 @@ def test_citizen_decisions_equal_the_rules_applied_elementwise(c, data):
         threshold.ravel(),
         contact.ravel(),
         u.ravel(),
-        c["cell"].ravel(),
+        (c["cell"] % MG).ravel(),  # the cell within the run
         cohesion,
         dissolving,
         target_cell,
         w["contagion"],
         w["trust_weight"],
         burnout_hood.ravel(),
-        hood_index.ravel(),
+        hood,
         w["rate"],
         u_join.ravel(),
         join_rate,
@@ -191,6 +193,9 @@ def test_tie_counts_follow_changes_exactly(n, seed):
     counts = ties @ before.astype(float)
     kernels.update_tie_counts(ties.indptr, ties.indices, before, after, counts, n)
     assert np.array_equal(counts, ties @ after.astype(float))
+    small = (ties @ before.astype(float)).astype(np.int8)  # as the batch core stores them (degree < 128)
+    kernels.add_tie_changes(ties.indptr, ties.indices, before, after, small, 0, n)
+    assert np.array_equal(small, ties @ after.astype(float))
 
 
 def test_compiled_cache_is_keyed_on_the_rules_source(tmp_path, monkeypatch):

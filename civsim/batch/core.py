@@ -17,8 +17,16 @@ import numpy as np
 import pandas as pd
 
 from civsim import kernels, metrics, process, rules, seeding
-from civsim.batch.parallel import THREADED_DRAWS_MIN, thread_pool
-from civsim.batch.structures import pair_indices, stack_ties, with_no_network
+from civsim.batch.draws import StepDraws
+from civsim.batch.parallel import Overlap
+from civsim.batch.structures import (
+    count_tie_changes,
+    local_indices,
+    pair_indices,
+    stack_ties,
+    tie_counts,
+    with_no_network,
+)
 from civsim.params import SCHEMA
 from civsim.process import col
 from civsim.world import SHOCK_KINDS, build_world
@@ -97,17 +105,7 @@ class BatchModel:
 
         self.ties = stack_ties(tie_parts)
         del tie_parts
-        self.degree = np.diff(self.ties.indptr).reshape(B, -1).astype(np.float32)
-        self.engaged_ties = np.zeros((B, N), dtype=np.int32)  # engaged ties per citizen (exact counts)
-        with kernels.threads(self.threads):
-            kernels.update_tie_counts(
-                self.ties.indptr,
-                self.ties.indices,
-                np.zeros(B * N, dtype=bool),
-                self.engaged.ravel(),
-                self.engaged_ties.ravel(),
-                N,
-            )
+        self.degree, self.engaged_ties = tie_counts(self.ties, self.engaged, self.threads)
         self.outcomes = stack("outcomes")
         self.reference = self.outcomes.copy()
         self.aid_left = np.zeros((B, w0.dims.M))
@@ -119,6 +117,7 @@ class BatchModel:
         M, G = self.dims.M, self.dims.G
         self.cell = process.cell_index(self.hood, self.group, M, G).astype(np.int32)
         self.hood_index = (np.arange(B)[:, None] * M + self.hood).astype(np.int32)
+        self._local = local_indices(self.cell, self.hood, M, G)
         self.marginalised = self.group > 0
         self.alive = stack("net_alive")
         self.net_focus = stack("net_focus")
@@ -169,7 +168,7 @@ class BatchModel:
         self.month = self._first_month = -burn_in
         self.interventions: list[tuple[int, str, float]] = []
         self._cache: dict[str, tuple[tuple[bytes, ...], np.ndarray]] = {}
-        self._draws = {k: np.empty((B, n)) for k, n in rules.draw_sizes(self.dims).items()}
+        self._draws = StepDraws(self.dims, B)
         self._pairs = pair_indices(S, A, self.net_hood)
         self._index0: np.ndarray | None = None
         self._shock_now = np.zeros(B)
@@ -194,8 +193,8 @@ class BatchModel:
         idx = (np.arange(B)[:, None] * S + self.member)[has]
         return np.bincount(idx, minlength=B * S).reshape(B, S)
 
-    def _record(self) -> None:
-        self._agg = self._aggregates()
+    def _record(self, overlap: Overlap | None = None) -> None:
+        self._agg = self._aggregates(overlap)
         m = metrics.step_metrics(
             outcomes=self.outcomes,
             pop=self.pop,
@@ -299,17 +298,22 @@ class BatchModel:
     def step(self, record: bool = True) -> None:
         """Advance all runs one month: decide on the state at t, then apply.
 
-        Burn-in steps (months before 0) are not recorded.
+        Burn-in steps (months before 0) are not recorded. With threads, the
+        tie counts and the next step's draws overlap the step's end (see ``Overlap``).
         """
+        overlap = Overlap(self.threads) if self.threads > 1 else None
         with kernels.threads(self.threads):
-            self._step(record)
+            try:
+                self._step(record, overlap)
+            finally:
+                if overlap is not None:
+                    overlap.join()
 
-    def _step(self, record: bool) -> None:
+    def _step(self, record: bool, overlap: Overlap | None = None) -> None:
         d, P, B = self.dims, self.P, self.B
         N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
         t = self.month
-        U = self._draws
-        self._draw()
+        U = self._draws.draw(self.rngs, self.threads)
         c, ag = self.council, self.agencies
 
         agg, outcomes_t = self._agg, self.outcomes
@@ -385,19 +389,20 @@ class BatchModel:
             thr.ravel(),
             contact.ravel(),
             U["engage"].ravel(),
-            self.cell.ravel(),
+            self._local["cell"].ravel(),
             with_no_network(self.net_cohesion),
             with_no_network(dissolving),
             target_cell.ravel(),
             P["contagion_weight"],
             P["trust_engagement_weight"],
             (col(P["burnout_rate"], 2) + strain).ravel(),
-            self.hood_index.ravel(),
+            self._local["hood"],
             P["trust_rate"],
             U["join"].ravel(),
             join_rate,
             N,
         )
+        count_tie_changes(self.ties, eng, engaged_next, self.engaged_ties, N, overlap)
         avail = self.alive & ~dissolving
         per_hood = S // M if M else 0
         avail_h = avail.reshape(B, M, per_hood)
@@ -539,14 +544,6 @@ class BatchModel:
         )
 
         # Apply
-        kernels.update_tie_counts(
-            self.ties.indptr,
-            self.ties.indices,
-            eng.ravel(),
-            engaged_next.ravel(),
-            self.engaged_ties.ravel(),
-            N,
-        )
         self.engaged = engaged_next
         self.trust = trust_next
         self.member = member_next
@@ -560,28 +557,10 @@ class BatchModel:
         self.month = t + 1
         self._shock_now = shock_now
         if record:
-            self._record()
+            self._record(overlap)
         else:
-            self._agg = self._aggregates()
+            self._agg = self._aggregates(overlap)
         self._shock_now = np.zeros(B)
-
-    def _draw(self) -> None:
-        """Every run's uniforms for this step, each run from its own generator into its own rows.
-
-        numpy's generators release the GIL while they fill an array, so with
-        several threads and large runs the runs draw side by side; every
-        number is the one a single thread would draw.
-        """
-        d = self.dims
-        # each run's rows as views of this step's arrays, made here (not kept): a copied model
-        # (copy.deepcopy, as a room's counterfactual year) must fill its own arrays
-        rows = [{k: v[b] for k, v in self._draws.items()} for b in range(self.B)]
-        jobs = list(zip(self.rngs, rows, strict=True))
-        if self.threads > 1 and self.B > 1 and d.N >= THREADED_DRAWS_MIN:
-            list(thread_pool(self.threads).map(lambda job: rules.draw_step(job[0], d, job[1]), jobs))
-        else:
-            for rng, row in jobs:
-                rules.draw_step(rng, d, row)
 
     def _per_citizen(
         self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]
@@ -597,7 +576,7 @@ class BatchModel:
             self._cache[name] = cached
         return cached[1]
 
-    def _aggregates(self) -> dict[str, np.ndarray]:
+    def _aggregates(self, overlap: Overlap | None = None) -> dict[str, np.ndarray]:
         """Sums over citizens for the current state, and the networks' pooled multiplier ``mult``.
 
         Taken when a state is recorded (metrics need them too) and used by the
@@ -606,7 +585,11 @@ class BatchModel:
         S = self.dims.S
         n_allies = self.ally[:, :S, :].sum(axis=2)
         mult = rules.pooled_multiplier(self.net_cohesion, n_allies, col(self.P["alliance_synergy"], 2))
-        with kernels.threads(self.threads):
+        threads = self.threads
+        if overlap is not None:  # the next step's draws on another thread meanwhile, so the sums take one
+            overlap.start(self._draws.draw_ahead, self.rngs)
+            threads = 1
+        with kernels.threads(threads):
             agg = process.citizen_aggregates(
                 self.cell,
                 self.engaged,

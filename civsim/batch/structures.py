@@ -1,12 +1,19 @@
-"""Fixed structures of a batch: the pair indices a step walks and the runs' stacked ties.
+"""Fixed structures of a batch: the pair indices a step walks, the runs' stacked ties and their counts.
 
 Built once per batch from its sizes and worlds (see :class:`civsim.batch.core.BatchModel`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
+
+from civsim import kernels
+
+if TYPE_CHECKING:
+    from civsim.batch.parallel import Overlap
 
 
 def pair_indices(S: int, A: int, net_hood: np.ndarray) -> dict[str, np.ndarray]:
@@ -38,6 +45,14 @@ def with_no_network(per_slot: np.ndarray) -> np.ndarray:
     return np.concatenate([np.zeros_like(per_slot[:, :1]), per_slot], axis=1)
 
 
+def small_int(largest: int) -> type[np.signedinteger]:
+    """The smallest signed integer type that holds 0 .. ``largest`` (the compiled loops read less memory)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if largest <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
 def stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
     """Block-diagonal sparse matrix of the runs' ties (each given as CSR ``(indptr, indices)``).
 
@@ -58,3 +73,50 @@ def stack_ties(parts: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_array:
     ones = np.broadcast_to(np.float32(1.0), indices_all.shape)
     size = n * len(parts)
     return sp.csr_array((ones, indices_all, np.concatenate(indptr)), shape=(size, size))
+
+
+def tie_counts(ties: sp.csr_array, engaged: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each citizen's degree and engaged ties (B, N), in the smallest integers that hold the largest degree.
+
+    Exact counts, read every step by the decisions: small integers are less memory to read.
+    """
+    B, N = engaged.shape
+    degree = np.diff(ties.indptr).reshape(B, N)
+    degree = degree.astype(small_int(degree.max(initial=0)))
+    counts = np.zeros((B, N), dtype=degree.dtype)
+    with kernels.threads(threads):
+        kernels.update_tie_counts(
+            ties.indptr, ties.indices, np.zeros(B * N, dtype=bool), engaged.ravel(), counts.ravel(), N
+        )
+    return degree, counts
+
+
+def count_tie_changes(
+    ties: sp.csr_array,
+    before: np.ndarray,
+    after: np.ndarray,
+    counts: np.ndarray,
+    N: int,
+    overlap: Overlap | None = None,
+) -> None:
+    """Update the engaged-tie ``counts`` (B, N) in place for the citizens whose engagement changed.
+
+    With ``overlap``, on a pool thread while the caller goes on (the count
+    releases the GIL; ``overlap.join()`` waits for it); otherwise on the
+    calling thread's kernel threads, a run per thread. Integer counts: the
+    same either way.
+    """
+    args = ties.indptr, ties.indices, before.ravel(), after.ravel(), counts.ravel()
+    if overlap is not None:
+        overlap.start(kernels.add_tie_changes, *args, 0, counts.size)
+    else:
+        kernels.update_tie_counts(*args, N)
+
+
+def local_indices(cell: np.ndarray, hood: np.ndarray, M: int, G: int) -> dict[str, np.ndarray]:
+    """Each citizen's cell within their run (B, N) and neighbourhood (N,), in the smallest integers.
+
+    ``cell`` is flat over runs (:func:`civsim.process.cell_index`); the
+    decisions read these instead (less memory) with their run's offset.
+    """
+    return {"cell": (cell % (M * G)).astype(small_int(M * G)), "hood": hood.astype(small_int(M))}
