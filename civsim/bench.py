@@ -6,10 +6,14 @@ ratio is meaningful on a shared, noisy machine. Every record says how many
 threads the engine used: the batch core's compiled loops run on
 :func:`civsim.kernels.thread_count` threads unless told otherwise (by
 default one below 100,000 citizens a step); the Mesa engine runs on one.
+Every record also gives the machine's load average (1 minute) when it was
+taken: on a machine shared with other work the figures are only comparable
+at similar load.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -36,8 +40,9 @@ def measure(
     Returns a record with ``engine``, ``citizens``, ``batch``, ``threads``
     (the batch core's: ``threads`` or its default; the Mesa engine: 1),
     ``steps``, ``seconds`` (stepping only, world building excluded),
-    ``citizen_steps_per_s`` and ``bytes_per_citizen_run`` (peak traced
-    allocation while building and stepping, divided by citizens x runs).
+    ``citizen_steps_per_s``, ``bytes_per_citizen_run`` (peak traced
+    allocation while building and stepping, divided by citizens x runs) and
+    ``load`` (the 1-minute load average just before the timed steps).
     """
     p = resolve({"n_citizens": citizens, "burn_in": 0})  # steps are timed; burn-in would only add setup
     warm_up(engine)
@@ -51,6 +56,7 @@ def measure(
     model.step()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     for _ in range(steps):
         model.step()
@@ -65,6 +71,7 @@ def measure(
         "seconds": seconds,
         "citizen_steps_per_s": citizens * runs * steps / seconds,
         "bytes_per_citizen_run": peak / (citizens * runs),
+        "load": load,
     }
 
 
@@ -122,6 +129,7 @@ def table(records: list[dict[str, Any]]) -> Table:
         "citizen-steps/s",
         "x Mesa",
         "bytes/citizen/run",
+        "load",
     )
     for c in columns:
         t.add_column(c, justify="right")
@@ -135,5 +143,6 @@ def table(records: list[dict[str, Any]]) -> Table:
             f"{r['citizen_steps_per_s']:.3g}",
             f"{r['ratio_vs_mesa']:.0f}",
             f"{r['bytes_per_citizen_run']:.0f}",
+            f"{r['load']:.2f}",
         )
     return t

@@ -338,7 +338,7 @@ def test_bench_quick_json_records():
     r = civsim("bench", "--quick", "--json", "--threads", "1", timeout=120)
     assert r.returncode == 0, r.stderr
     records = json.loads(r.stdout)
-    keys = {"engine", "citizens", "batch", "threads", "citizen_steps_per_s", "bytes_per_citizen_run"}
+    keys = {"engine", "citizens", "batch", "threads", "citizen_steps_per_s", "bytes_per_citizen_run", "load"}
     assert all({*keys, "ratio_vs_mesa"} <= set(rec) for rec in records)
     assert all(rec["threads"] == 1 for rec in records)
     mesa = {rec["citizens"]: rec for rec in records if rec["engine"] == "mesa"}
