@@ -201,7 +201,7 @@ class Agency(mesa.Agent):
                 tied,
                 m.link[self.index, other.index],
                 m.draws["coordination"][pair],
-                p["coordination_propensity"],
+                rules.COORDINATION_PROPENSITY,
                 p["convening_funds"],
                 max(over[self.index], over[other.index]),
                 room[self.index] * room[other.index],

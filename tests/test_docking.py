@@ -117,7 +117,6 @@ def mixed_points(n: int, rng: np.random.Generator) -> list[dict]:
                     "outreach": float(rng.uniform(0, 1)),
                     "participation_barrier": float(rng.uniform(0, 0.6)),
                     "coordination_cost": float(rng.uniform(0, 0.2)),
-                    "coordination_propensity": float(rng.uniform(0, 0.3)),
                     "coordination_enabled": bool(i % 5),
                     "alliance_propensity": float(rng.uniform(0, 0.2)),
                     "alliances_enabled": bool(i % 7),

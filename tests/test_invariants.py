@@ -51,7 +51,6 @@ def behaviour(draw) -> dict:
         "participation_barrier": draw(rng_float("participation_barrier")),
         "coordination_cost": draw(rng_float("coordination_cost")),
         "coordination_benefit": draw(rng_float("coordination_benefit")),
-        "coordination_propensity": draw(rng_float("coordination_propensity")),
         "interdependence": draw(rng_float("interdependence")),
         "alliance_propensity": draw(rng_float("alliance_propensity")),
         "alliance_synergy": draw(rng_float("alliance_synergy")),

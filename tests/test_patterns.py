@@ -153,14 +153,15 @@ def test_a_softening_needs_a_council_that_listens(losses_responsive):
 # ----------------------------------------------------------------------------
 # (b) Joined-up working pays only where domains are interdependent
 
-COORD = {"coordination_benefit": 1.5, "coordination_cost": 0.01, "coordination_propensity": 0.1}
+COORD = {"coordination_benefit": 1.5, "coordination_cost": 0.01}
 
 
 def coordination_arms(extra: dict) -> tuple[np.ndarray, np.ndarray]:
     """Run-mean outcome index with coordination off and on (paired over seeds)."""
     off = run_arm({**COORD, **extra, "coordination_enabled": False})
     on = run_arm({**COORD, **extra, "coordination_enabled": True})
-    assert on.final("coordination_density").mean() > 0.2
+    # partnerships do form (about a fifth of possible pairs at the constant propensity 0.03)
+    assert on.final("coordination_density").mean() > 0.15
     assert off.final("coordination_density").max() == 0.0
     return off.mean("outcome_index"), on.mean("outcome_index")
 

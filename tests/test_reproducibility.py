@@ -27,7 +27,6 @@ BUSY = {
     "austerity_rate": -0.05,
     "outreach": 0.4,
     "alliance_propensity": 0.05,
-    "coordination_propensity": 0.1,
     "shock_month": 10,
     "shock_size": 0.25,
     "random_shock_rate": 0.5,

@@ -153,8 +153,8 @@ def test_cannot_act_for_another_seat_or_in_another_room():
     ta = a.claim("council", "A")
     tb_agency = b.claim("agency-1", "B")
     # the seat comes from the token, so a participant can only change their own levers
-    with pytest.raises(RoomError, match="cannot set 'coordination_propensity'"):
-        a.decide(ta, {"coordination_propensity": 0.5})
+    with pytest.raises(RoomError, match="cannot set 'coproduction_openness'"):
+        a.decide(ta, {"coproduction_openness": 0.5})
     # tokens and host keys do not cross rooms
     with pytest.raises(RoomError, match="not in the room"):
         a.decide(tb_agency, {"coproduction_openness": 0.9})
@@ -249,7 +249,7 @@ def test_decisions_land_in_the_models_parameters():
     mine = list(g.seat("agency-1").agencies)
     others = [a for a in range(len(open0)) if a not in mine]
     room.decide(tok["council"], {"convening_funds": 0.1, "outreach": 0.4})
-    room.decide(tok["agency-1"], {"coproduction_openness": 0.95, "coordination_propensity": 0.2})
+    room.decide(tok["agency-1"], {"coproduction_openness": 0.95})
     room.decide(tok["network-1"], {"alliance_propensity": 0.1})
     base_alliance = float(resolve(SMALL.params)["alliance_propensity"])
     room.close_round(host)
@@ -258,9 +258,6 @@ def test_decisions_land_in_the_models_parameters():
     assert P["convening_funds"][0] == 0.1 and P["outreach"][0] == 0.4
     # shared levers: the mean of the seats' standing choices (unchanged seats keep the scenario's value)
     assert P["alliance_propensity"][0] == pytest.approx((0.1 + base_alliance) / 2)
-    n_agency = sum(1 for s in g.seats if s.kind == "agency")
-    base_coord = float(resolve(SMALL.params)["coordination_propensity"])
-    assert P["coordination_propensity"][0] == pytest.approx((0.2 + (n_agency - 1) * base_coord) / n_agency)
     # openness: only this head's agencies
     assert np.all(g.model.openness[0, mine] == 0.95)
     assert np.array_equal(g.model.openness[0, others], open0[others])
@@ -314,7 +311,7 @@ def play(room, host, tok, rounds=3):
             "agency-2": {"coproduction_openness": 0.9},
         },
         {"panel": {"needs_targeting": 0.9, "voice_weight": 0.5}, "network-1": {"alliance_propensity": 0.05}},
-        {"council": {"network_grants": 0.1}, "agency-1": {"coordination_propensity": 0.1}},
+        {"council": {"network_grants": 0.1}, "agency-1": {"coproduction_openness": 0.7}},
     ]
     for r in range(rounds):
         for sid, vals in choices[r % 3].items():

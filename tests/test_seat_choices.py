@@ -93,8 +93,9 @@ def test_rule_pledged_pair_forms_when_affordable_and_lapses_only_when_overstretc
     ).any()
 
 
-def test_pledged_pair_is_tied_whenever_affordable_and_austerity_breaks_it():
-    params = {**SMALL, "coordination_propensity": 0.0, "coordination_decay": 0.5}
+def test_pledged_pair_is_tied_whenever_affordable_and_austerity_breaks_it(monkeypatch):
+    monkeypatch.setattr(rules, "COORDINATION_PROPENSITY", 0.0)  # no tie forms by chance
+    params = {**SMALL, "coordination_decay": 0.5}
     m = BatchModel([resolve(params)], [run_sequence(2)])
     assert not m.coord.any()  # no ties form by chance
     m.pledge_partners([0], [3])
@@ -113,8 +114,9 @@ def test_pledged_pair_is_tied_whenever_affordable_and_austerity_breaks_it():
     assert not m.coord[0, 0, 3]
 
 
-def test_a_pledge_made_by_either_side_counts():
-    m = BatchModel([resolve({**SMALL, "coordination_propensity": 0.0})], [run_sequence(2)])
+def test_a_pledge_made_by_either_side_counts(monkeypatch):
+    monkeypatch.setattr(rules, "COORDINATION_PROPENSITY", 0.0)
+    m = BatchModel([resolve(SMALL)], [run_sequence(2)])
     m.pledge_partners([4], [1])
     m.step()
     assert m.coord[0, 1, 4]

@@ -486,7 +486,7 @@ class BatchModel:
             self.coord[:, iu, ju],
             self.link[:, iu, ju],
             U["coordination"],
-            col(P["coordination_propensity"], 2),
+            rules.COORDINATION_PROPENSITY,
             col(P["convening_funds"], 2),
             np.maximum(over[:, iu], over[:, ju]),
             room[:, iu] * room[:, ju],

@@ -18,16 +18,6 @@ WHOLE_SYSTEMS: list[Param] = [
         help_="Allow agencies to form coordination ties.",
     ),
     define(
-        "coordination_propensity",
-        "float",
-        0.03,
-        0.0,
-        1.0,
-        "1/month",
-        "whole_systems",
-        "Monthly chance that two agencies with linked remits form a coordination tie.",
-    ),
-    define(
         "coordination_benefit",
         "float",
         0.5,

@@ -68,18 +68,6 @@ def _text(s: str) -> Callable[[Mapping[str, float], float], str]:
     return lambda p, budget: s
 
 
-def _coord_cost(p: Mapping[str, float], budget: float) -> str:
-    c = (
-        float(p.get("coordination_cost", SCHEMA["coordination_cost"].default))
-        if "coordination_cost" in SCHEMA
-        else 0
-    )
-    return (
-        f"No money, but each coordination partner costs {100 * c:.0f}% of an agency's delivery in "
-        "transaction costs; it pays only where domains are interdependent."
-    )
-
-
 @dataclass(frozen=True)
 class SeatKind:
     """A kind of seat: its title, what it speaks for, its levers and choices, and what it cannot do."""
@@ -135,12 +123,6 @@ SEAT_KINDS: dict[str, SeatKind] = {
                     "No money: openness pays off where residents engage and trust is high, and "
                     "outcomes-based commissioning with social value rewards it."
                 ),
-            ),
-            Lever(
-                "coordination_propensity",
-                "Willingness to coordinate (all agency heads vote)",
-                "shared",
-                _coord_cost,
             ),
         ),
         choices=(ch.AGENCY_PARTNERS, ch.AGENCY_FOCUS),

@@ -17,6 +17,7 @@ from civsim.rules.agencies import (  # noqa: F401
     FOCUS_SHARE,
     OPENNESS_COST,
     affordable_ties,
+    COORDINATION_PROPENSITY,
     agency_effort,
     contracted_openness,
     coordination_link,

@@ -9,6 +9,13 @@ import numpy as np
 
 CONVENING_GAIN = 40.0
 """Tie-formation multiplier per unit share of budget spent convening (5% -> x3)."""
+COORDINATION_PROPENSITY = 0.03
+"""Monthly chance that two agencies with fully linked remits form a partnership (before
+convening money). A behavioural constant since 2026-12-02 (was `coordination_propensity`):
+partnerships are limited by what agencies can pay for (:func:`affordable_ties`), so above
+a few per cent the propensity sets how fast they form, not how many; from 0 to 1 it moved
+no outcome, at the baseline or where joined-up working pays (docs/levers*.md). Agency heads
+in a workshop room name partners instead (:func:`next_coordination`'s pledges)."""
 OPENNESS_COST = 0.1
 """Share of an agency's delivery effort that full openness to co-production takes in staff time."""
 FOCUS_SHARE = 0.5
