@@ -141,3 +141,15 @@ def test_cli_table_without_strategies(tmp_path):
     res = CliRunner().invoke(app, ["robust", str(tmp_path / "t.csv"), "--metric", "m"])
     assert res.exit_code == 2 and "no 'strategy' column" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_figure_draws_an_interval_that_misses_its_point(tmp_path):
+    """A bootstrap interval of max regret need not contain the max itself (found on the Model 2.1
+    strategy run: matplotlib's errorbar refused the negative length); the figure still draws."""
+    from civsim.experiments.robustness import plot_robustness
+
+    r = robustness(table(), "m", threshold=0.5, n_boot=0)
+    r.table["max_regret_lo"] = r.table["max_regret"] + 0.05
+    r.table["max_regret_hi"] = r.table["max_regret"] + 0.1
+    plot_robustness(r, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 5_000

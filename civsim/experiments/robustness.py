@@ -233,6 +233,13 @@ def robustness(
     )
 
 
+def _interval(ax, y: float, lo: float, hi: float) -> None:  # noqa: ANN001 - a matplotlib Axes
+    """An interval [lo, hi] at height y with end caps (nothing if either end is missing)."""
+    if np.isfinite(lo) and np.isfinite(hi):
+        ax.hlines(y, lo, hi, color="k", lw=1)
+        ax.vlines([lo, hi], y - 0.12, y + 0.12, color="k", lw=1)
+
+
 def plot_robustness(r: Robustness, path) -> None:  # noqa: ANN001 - path-like
     """Two panels: the metric across futures per strategy (mean and tail
     marked), and max regret with its interval."""
@@ -248,25 +255,13 @@ def plot_robustness(r: Robustness, path) -> None:  # noqa: ANN001 - path-like
         jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(vals))
         a1.scatter(vals, i + jitter, s=6, alpha=0.35, color="C0")
         row = r.table.iloc[i]
-        a1.errorbar(
-            row["mean"],
-            i,
-            xerr=[[row["mean"] - row["mean_lo"]], [row["mean_hi"] - row["mean"]]],
-            fmt="o",
-            color="k",
-            capsize=3,
-            label="mean" if i == 0 else None,
-        )
+        # intervals drawn from their ends: a bootstrap interval of a max (or of a tail) need not
+        # contain the point estimate, which errorbar's relative lengths cannot draw
+        _interval(a1, i, row["mean_lo"], row["mean_hi"])
+        a1.plot(row["mean"], i, "o", color="k", label="mean" if i == 0 else None)
         a1.plot(row[r.tail_name], i, "v", color="C3", label=r.tail_name if i == 0 else None)
         a2.barh(i, row["max_regret"], color="C1", alpha=0.8)
-        a2.errorbar(
-            row["max_regret"],
-            i,
-            xerr=[[row["max_regret"] - row["max_regret_lo"]], [row["max_regret_hi"] - row["max_regret"]]],
-            fmt="none",
-            color="k",
-            capsize=3,
-        )
+        _interval(a2, i, row["max_regret_lo"], row["max_regret_hi"])
     if r.threshold is not None:
         a1.axvline(r.threshold, color="grey", ls="--", lw=1, label=f"threshold {r.threshold:.3g}")
     a1.set_yticks(range(len(names)), names)
