@@ -15,21 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from civsim import process, rules
+from civsim.batch.core import INTERVENTIONS
 from civsim.params import SCHEMA
 from civsim.world import SHOCK_KINDS
 
 if TYPE_CHECKING:
     from civsim.model import CivicModel
-
-INTERVENTIONS = (
-    "cut_budget",
-    "shock_economic",
-    "shock_environmental",
-    "convene",
-    "fund_networks",
-    "open_coproduction",
-)
-"""Live interventions (the batch core's :data:`civsim.batch.core.INTERVENTIONS`)."""
 
 
 class ModelChoices:

@@ -24,7 +24,7 @@ from civsim.rooms.registry import RoomError
 from civsim.rooms.seats import make_seats, validate_choice
 from civsim.simulate import simulate
 from tests.test_docking import assert_docked
-from tests.test_rooms import CIVSIM, SMALL, claim_all, new_room, wait_rounds_played
+from tests.test_rooms import CIVSIM, SMALL, claim_all, new_room, play_rounds, wait_rounds_played
 
 
 def test_network_organisers_split_the_neighbourhoods():
@@ -122,11 +122,7 @@ def play_choices(room, host, tok):
         },
         {"agency-1": {"agency_focus": ""}, "network-1": {"network_focus": ""}},
     ]
-    for r, choices in enumerate(rounds):
-        for sid, vals in choices.items():
-            room.decide(tok[sid], vals)
-        room.close_round(host)
-        wait_rounds_played(room, r + 1)
+    play_rounds(room, host, tok, rounds)
 
 
 def test_export_with_choices_reproduces_the_session_on_both_engines(tmp_path):

@@ -313,8 +313,13 @@ def play(room, host, tok, rounds=3):
         {"panel": {"needs_targeting": 0.9, "voice_weight": 0.5}, "network-1": {"alliance_propensity": 0.05}},
         {"council": {"network_grants": 0.1}, "agency-1": {"coproduction_openness": 0.7}},
     ]
-    for r in range(rounds):
-        for sid, vals in choices[r % 3].items():
+    play_rounds(room, host, tok, [choices[r % 3] for r in range(rounds)])
+
+
+def play_rounds(room, host, tok, rounds: list[dict]) -> None:
+    """Each round: every listed seat decides, the host closes the round, and the year runs."""
+    for r, choices in enumerate(rounds):
+        for sid, vals in choices.items():
             room.decide(tok[sid], vals)
         room.close_round(host)
         wait_rounds_played(room, r + 1)
