@@ -437,6 +437,32 @@ def test_everything_a_participant_types_is_escaped_on_the_host_screen():
     assert 'data-year="1"' in pieces[3]
 
 
+def test_pages_share_each_years_drawings_and_redraw_what_changed():
+    """A year's headline and story are drawn once for every page; seats are redrawn when someone decides."""
+    from civsim.app import room_views as rv
+
+    reg, room, host = new_room(rounds=2)
+    toks = claim_all(room)
+    v0 = room.view()
+    head = v0.drawn("headline", rv.headline_html, shared=True)
+    seats = v0.drawn("seats", rv.seats_html)
+    assert head == rv.headline_html(v0) and seats == rv.seats_html(v0)
+    room.decide(toks["council"], {})  # a new view of the same year: the year's drawings are reused
+    v1 = room.view()
+    assert v1.version > v0.version and v1.shared is v0.shared
+    assert v1.drawn("headline", rv.headline_html, shared=True) is head
+    assert v1.drawn("seats", rv.seats_html) == rv.seats_html(v1) != seats  # the council has now decided
+    for sid, tok in toks.items():
+        if sid != "council":
+            room.decide(tok, {})
+    wait_rounds_played(room, 1)
+    v2 = room.view()
+    assert v2.shared is not v0.shared
+    story = v2.drawn("story", rv.story_html, shared=True)
+    assert story == rv.story_html(v2) and 'data-year="1"' in story
+    assert v2.drawn("headline", rv.headline_html, shared=True) == rv.headline_html(v2)
+
+
 def test_qr_code_and_lever_text_come_from_the_server_and_the_schema():
     from civsim.app import room_views as rv
 

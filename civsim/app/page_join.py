@@ -168,7 +168,11 @@ def SeatPage(code: str, token: str):
     )
     if view.error:
         solara.Error(view.error)
-    solara.HTML(tag="div", unsafe_innerHTML=headline_html(view), classes=["civsim-shared-headline"])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=view.drawn("headline", headline_html, shared=True),
+        classes=["civsim-shared-headline"],
+    )
     if seat is not None:
         solara.HTML(tag="h3", unsafe_innerHTML="Your part of the locality")
         rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in view.facts.get(seat.id, []))
@@ -179,7 +183,8 @@ def SeatPage(code: str, token: str):
             solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
     # drawn from the start (empty), so a year's results update these widgets instead of creating them
     solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
-    solara.HTML(tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-phone-story"])
+    solara.HTML(tag="div", unsafe_innerHTML=view.drawn("story", story_html, shared=True),
+                classes=["civsim-story", "civsim-phone-story"])  # fmt: skip
 
     def leave():
         try:

@@ -207,14 +207,24 @@ def HostRoom(code: str, host: str, on_leave):
     if tab == 0:
         with solara.Columns([2, 3]):
             with solara.Column():
-                solara.HTML(tag="div", unsafe_innerHTML=seats_html(view), classes=["civsim-host-seats"])
-                solara.HTML(tag="div", unsafe_innerHTML=headline_html(view), classes=["civsim-host-headline"])
-                solara.HTML(tag="div", unsafe_innerHTML=bars_html(view))
+                solara.HTML(
+                    tag="div", unsafe_innerHTML=view.drawn("seats", seats_html), classes=["civsim-host-seats"]
+                )
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=view.drawn("headline", headline_html, shared=True),
+                    classes=["civsim-host-headline"],
+                )
+                solara.HTML(tag="div", unsafe_innerHTML=view.drawn("bars", bars_html, shared=True))
             with solara.Column():
-                solara.HTML(tag="div", unsafe_innerHTML=graph_html(view), style="max-width: 520px")
+                solara.HTML(
+                    tag="div", unsafe_innerHTML=view.drawn("graph", graph_html), style="max-width: 520px"
+                )
         solara.HTML(tag="h2", unsafe_innerHTML="The story, year by year")
         solara.HTML(
-            tag="div", unsafe_innerHTML=story_html(view), classes=["civsim-story", "civsim-host-story"]
+            tag="div",
+            unsafe_innerHTML=view.drawn("story", story_html, shared=True),
+            classes=["civsim-story", "civsim-host-story"],
         )
     else:
         Debrief(room, host, view)
@@ -240,7 +250,11 @@ def Debrief(room, host: str, view):
         "debrief",
         "Chart: every decision against the outcome curves",
     )
-    solara.HTML(tag="div", unsafe_innerHTML=decisions_html(view), classes=["civsim-debrief-decisions"])
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=view.drawn("decisions", decisions_html, shared=True),
+        classes=["civsim-debrief-decisions"],
+    )
     solara.HTML(
         tag="h2", unsafe_innerHTML="Skill or luck? The same decisions with other seeds, and no one deciding"
     )

@@ -9,6 +9,7 @@ can check the escaping without a browser.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import os
@@ -179,8 +180,9 @@ def story_html(view: RoomView, newest_first: bool = True) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def qr_svg(url: str, scale: int = 6) -> str:
-    """A QR code of ``url`` as inline SVG (drawn on the server by segno)."""
+    """A QR code of ``url`` as inline SVG (drawn on the server by segno; once per link, not per render)."""
     import segno
 
     return segno.make(url, error="m").svg_inline(scale=scale, dark="#000", light="#fff")

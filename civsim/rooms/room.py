@@ -92,6 +92,7 @@ class Room:
             "groups": tuple(g.group_names),
             "round": min(g.round_no, g.n_rounds),
             "params": {k: float(v[0]) for k, v in m.P.items() if v.ndim == 1},
+            "drawn": {},  # the pages' drawings of this picture, shared by the views built from it
         }
 
     def _build_view(self) -> RoomView:
@@ -128,6 +129,7 @@ class Room:
             groups=pic["groups"],
             params=pic["params"],
             error=self.error,
+            shared=pic["drawn"],
         )
 
     # ------------------------------------------------------------------ participants

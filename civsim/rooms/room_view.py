@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -52,6 +52,19 @@ class RoomView:
     groups: tuple[str, ...]
     params: dict[str, float]
     error: str = ""
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Drawings of the picture (the year's numbers and story), made once and shared by every view of it."""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Drawings of this view (seats included), made once for every page that shows it."""
+
+    def drawn(self, name: str, draw: Any, shared: bool = False) -> Any:
+        """``draw(self)``, computed once per view (``shared``: once per year's picture) for all pages."""
+        cache = self.shared if shared else self.memo
+        try:
+            return cache[name]
+        except KeyError:
+            value = cache[name] = draw(self)  # two pages racing draw the same string: harmless
+            return value
 
     def latest(self, column: str) -> float:
         return float(self.frame[column].iloc[-1])
