@@ -43,6 +43,35 @@ new MutationObserver(() => {
 TIMING = Path(os.environ.get("TMPDIR", "/tmp")) / f"civsim-room-timing-{os.getpid()}.log"
 
 
+def cpu_seconds(root: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by ``root`` and its descendants, or by every Chromium process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            procs[int(d.name)] = (
+                comm,
+                int(rest[1]),
+                int(rest[11]) + int(rest[12]),
+            )  # name, parent, utime + stime
+    if root is None:
+        return sum(t for comm, _, t in procs.values() if "chrom" in comm) / tick
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (_, ppid, _) in procs.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(procs[pid][2] for pid in tree if pid in procs) / tick
+
+
+SERVER: list[int] = []  # the server's process id, when this script started it
+
+
 def start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "PYTHONPATH": str(ROOT),
            "CIVSIM_ROOM_TIMING": str(TIMING)}  # fmt: skip
@@ -50,6 +79,7 @@ def start_server(port: int) -> subprocess.Popen:
         [sys.executable, "-m", "civsim.app.server", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    SERVER.append(proc.pid)
     for _ in range(120):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/room", timeout=5):
@@ -99,6 +129,7 @@ def page_for(browser, url: str, ready: str, viewport=None):
 
 
 def run(browser, url: str, args) -> None:
+    print(f"load average before: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     t0 = time.time()
     hosts, codes = [], []
     for _ in range(args.rooms):
@@ -140,9 +171,11 @@ def run(browser, url: str, args) -> None:
                 page.locator(".civsim-lever [role=slider]").first.press("ArrowRight")
                 page.click(".civsim-decide")
         decide_s = time.time() - t
+        cpu0 = (cpu_seconds(SERVER[0]) if SERVER else 0.0, cpu_seconds(), time.time())
         pages = everyone + hosts
         for p in pages:
             p.wait_for_function(f"() => window.__seen && window.__seen['{year}']", timeout=180_000)
+        cpu1 = (cpu_seconds(SERVER[0]) if SERVER else 0.0, cpu_seconds(), time.time())
         lat = []
         ran = []
         for p in pages:
@@ -160,15 +193,23 @@ def run(browser, url: str, args) -> None:
             f"max {lat[-1]:.2f} s; big room ({len(big_lat)} phones) max {big_lat[-1]:.2f} s",
             flush=True,
         )
+        if SERVER:  # who used the two cores from the last decision sent until every page showed the year
+            print(
+                f"  CPU from the last decision to the last page updated ({cpu1[2] - cpu0[2]:.1f} s): server "
+                f"{cpu1[0] - cpu0[0]:.1f} s, browsers {cpu1[1] - cpu0[1]:.1f} s; load average "
+                f"{os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         if TIMING.exists():  # the server's share: year done -> this tab's page re-rendered and sent
             rows = [ln.split() for ln in TIMING.read_text().splitlines()]
             rows = [r for r in rows if int(r[1]) == year and float(r[2]) > 0]
             if rows:
                 done = sorted(float(r[4]) - float(r[2]) for r in rows)
                 render = sorted(float(r[4]) - float(r[3]) for r in rows)
+                p95s = done[min(len(done) - 1, int(round(0.95 * (len(done) - 1))))]
                 print(
                     f"  server side, year {year}: {len(rows)} page updates; all re-rendered within "
-                    f"{done[-1]:.2f} s of the year being done (median {statistics.median(done):.2f} s); "
+                    f"{done[-1]:.2f} s of the year being done (median {statistics.median(done):.2f} s, p95 {p95s:.2f} s); "
                     f"re-render per page median {statistics.median(render) * 1000:.0f} ms, max {render[-1] * 1000:.0f} ms",
                     flush=True,
                 )
