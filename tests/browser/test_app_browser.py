@@ -197,6 +197,11 @@ def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     info = page.inner_text(".civsim-result-info")
     seconds = float(re.search(r"computed in ([\d.]+) s", info).group(1))
     assert "2 scenarios × 16 replicates × 120 months × 300 citizens" in info
+    # plotly.js draws the bands after the results table arrives: wait for its traces, then count
+    page.wait_for_function(
+        "() => document.querySelectorAll('.civsim-plot-bands .scatterlayer .trace').length >= 6",
+        timeout=30_000,
+    )
     assert page.locator(".civsim-plot-bands .scatterlayer .trace").count() == 6  # 2 x (lo, hi, mean)
     shoot(page, screenshot_dir, "compare", 1500)
 
