@@ -153,6 +153,26 @@ def test_compare_in_the_browser_against_the_same_computation_outside(open_page, 
     )
 
 
+def download_by_clicking(page, selector: str, text: str, attempts: int = 3):
+    """Click the first ``selector`` element showing ``text`` and return the download it starts.
+
+    Solara sends a page's changes after a run in several messages, so a click in that instant
+    can land on a button that is then replaced and start nothing (seen once in a clean-clone
+    run): try again on the new button, a few times, before failing.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        try:
+            with page.expect_download(timeout=20_000) as dl:
+                page.locator(selector, has_text=text).first.click()
+            return dl.value
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_downloaded_scenario_reproduces_the_page_with_civsim_run(open_page, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
@@ -168,10 +188,9 @@ def test_downloaded_scenario_reproduces_the_page_with_civsim_run(open_page, tmp_
         r.locator("td").nth(0).inner_text(): r.locator("td").nth(1).inner_text()
         for r in page.locator(".civsim-end-table tbody tr").all()
     }
-    with page.expect_download() as dl:
-        page.locator(".civsim-as-run button, .civsim-as-run a", has_text="B:").first.click()
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
+    download = download_by_clicking(page, ".civsim-as-run button, .civsim-as-run a", "B:")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
     back = load_scenario(str(path))
     assert (back.seed, back.steps, back.replicates, back.params["n_citizens"]) == (7, 72, 16, 300)
     out = subprocess.run(
