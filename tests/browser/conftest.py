@@ -123,6 +123,27 @@ def close_network(ctx) -> list[str]:
     return refused
 
 
+SETTLE_JS = """([quiet, longest]) => new Promise((resolve) => {
+  let timer = null;
+  const done = () => { observer.disconnect(); clearTimeout(timer); clearTimeout(cap); resolve(true); };
+  const observer = new MutationObserver(() => { clearTimeout(timer); timer = setTimeout(done, quiet); });
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  timer = setTimeout(done, quiet);
+  const cap = setTimeout(done, longest);
+})"""
+
+
+def settle(page, quiet_ms: int = 700, longest_ms: int = 20_000) -> None:
+    """Wait until the page's DOM has not changed for ``quiet_ms`` (at most ``longest_ms``).
+
+    Solara sends a page's changes after a run in several messages; a click or scroll in
+    between can land on an element that is replaced a moment later (three clean-clone runs
+    each lost one browser test that way). Tests call ``page.settle()`` before acting on
+    freshly computed results.
+    """
+    page.evaluate(SETTLE_JS, [quiet_ms, longest_ms])
+
+
 @pytest.fixture()
 def open_page(chromium, app_server):
     """Open a path of the app in a fresh browser context (a new session), with the network
@@ -141,6 +162,7 @@ def open_page(chromium, app_server):
         page.wait_for_selector(ready, timeout=90_000)
         page.js_errors = errors  # type: ignore[attr-defined]
         page.refused = refused  # type: ignore[attr-defined]
+        page.settle = lambda quiet_ms=700: settle(page, quiet_ms)  # type: ignore[attr-defined]
         return page
 
     yield opener

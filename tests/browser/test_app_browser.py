@@ -188,8 +188,9 @@ def test_compare_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page = open_page("/compare", ".civsim-compare-run")
     page.fill(".civsim-citizens input", "300")
     page.click(".civsim-compare-run")
-    table = page.wait_for_selector("table.civsim-diff-table", timeout=120_000)
-    header = table.inner_text()
+    page.wait_for_selector("table.civsim-diff-table", timeout=120_000)
+    page.settle()  # type: ignore[attr-defined]
+    header = page.inner_text("table.civsim-diff-table")
     assert "year 5" in header and "year 10" in header
     rows = page.locator("table.civsim-diff-table tbody tr")
     assert rows.count() >= 8

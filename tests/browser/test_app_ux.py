@@ -184,6 +184,7 @@ def test_downloaded_scenario_reproduces_the_page_with_civsim_run(open_page, tmp_
     page.wait_for_function("() => document.querySelector('.civsim-months').innerText.includes('Months: 72')")
     page.click(".civsim-compare-run")
     page.wait_for_selector(".civsim-end-table", timeout=120_000)
+    page.settle()  # type: ignore[attr-defined]
     shown = {
         r.locator("td").nth(0).inner_text(): r.locator("td").nth(1).inner_text()
         for r in page.locator(".civsim-end-table tbody tr").all()

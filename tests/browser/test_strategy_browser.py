@@ -21,15 +21,17 @@ def test_strategy_page_runs_and_downloads(open_page, screenshot_dir, tmp_path):
     page.fill(".civsim-lab-months input", "24")
     page.fill(".civsim-lab-citizens input", "200")
     page.click(".civsim-strategy-run")
-    table = page.wait_for_selector(".civsim-robust-table", timeout=240_000)
+    page.wait_for_selector(".civsim-robust-table", timeout=240_000)
+    page.settle()  # type: ignore[attr-defined]
     rows = page.locator(".civsim-robust-table tbody tr")
     assert rows.count() == 4
-    assert "max regret" in table.inner_text()
+    assert "max regret" in page.inner_text(".civsim-robust-table")
     assert re.search(r"\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", rows.first.inner_text())
     info = page.inner_text(".civsim-result-info")
     assert "4 strategies × 16 futures × 1 replicate(s) × 24 months × 200 citizens" in info
     seconds = float(re.search(r"computed in ([\d.]+) s", info).group(1))
     page.wait_for_selector(".civsim-strategy-run", timeout=60_000)  # the run has finished
+    page.settle()  # type: ignore[attr-defined]
     boxes = page.inner_text(".civsim-boxes")
     assert "status_quo" in boxes or "futures" in boxes
     page.screenshot(path=str(screenshot_dir / "strategy.png"))
