@@ -24,7 +24,15 @@ from civsim.rooms.registry import RoomError
 from civsim.rooms.seats import make_seats, validate_choice
 from civsim.simulate import simulate
 from tests.test_docking import assert_docked
-from tests.test_rooms import CIVSIM, SMALL, claim_all, new_room, play_rounds, wait_rounds_played
+from tests.test_rooms import (
+    CIVSIM,
+    SMALL,
+    claim_all,
+    new_room,
+    play_rounds,
+    played_and_exported,
+    wait_rounds_played,
+)
 
 
 def test_network_organisers_split_the_neighbourhoods():
@@ -126,12 +134,7 @@ def play_choices(room, host, tok):
 
 
 def test_export_with_choices_reproduces_the_session_on_both_engines(tmp_path):
-    reg, room, host = new_room(rounds=3)
-    tok = claim_all(room)
-    play_choices(room, host, tok)
-    files = room.export(host)
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
+    room, files = played_and_exported(tmp_path, play_choices)
     text = files["decisions.toml"]
     assert (
         'lever = "agency_partners"' in text and "partners = [3, 7]" in text and 'domain = "housing"' in text

@@ -325,13 +325,19 @@ def play_rounds(room, host, tok, rounds: list[dict]) -> None:
         wait_rounds_played(room, r + 1)
 
 
-def test_export_reproduces_the_session_with_civsim_run(tmp_path):
+def played_and_exported(tmp_path, play_fn) -> tuple:
+    """A 3-round room played by ``play_fn(room, host, tok)``, its export written to ``tmp_path``."""
     reg, room, host = new_room(rounds=3)
     tok = claim_all(room)
-    play(room, host, tok)
+    play_fn(room, host, tok)
     files = room.export(host)
     for name, text in files.items():
         (tmp_path / name).write_text(text)
+    return room, files
+
+
+def test_export_reproduces_the_session_with_civsim_run(tmp_path):
+    room, files = played_and_exported(tmp_path, play)
     # the library path
     sc_plan = plan_mod.load_decisions(tmp_path / "decisions.toml", 12, 36)
     assert len(sc_plan.changes) == len(room.game.changes) >= 5
