@@ -8,9 +8,6 @@ engine; bad decisions-file entries are one-line errors.
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,12 +22,12 @@ from civsim.rooms.seats import make_seats, validate_choice
 from civsim.simulate import simulate
 from tests.test_docking import assert_docked
 from tests.test_rooms import (
-    CIVSIM,
     SMALL,
     claim_all,
     new_room,
     play_rounds,
     played_and_exported,
+    run_export,
     wait_rounds_played,
 )
 
@@ -152,13 +149,7 @@ def test_export_with_choices_reproduces_the_session_on_both_engines(tmp_path):
     # without the choices the run differs (the choices are in the replay, not just carried along)
     plain, _ = simulate(room.game.overrides, SMALL.seed, 36, 1, "batch")
     assert not plain.drop(columns="rep").equals(session)
-    out = tmp_path / "run"
-    r = subprocess.run(
-        [str(CIVSIM), "run", str(tmp_path / "scenario.toml"), "--decisions", str(tmp_path / "decisions.toml"),
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    out = run_export(tmp_path)
     assert (out / "timeseries.csv").read_text() == files["timeseries.csv"]
 
 

@@ -336,6 +336,18 @@ def played_and_exported(tmp_path, play_fn) -> tuple:
     return room, files
 
 
+def run_export(tmp_path) -> Path:
+    """``civsim run scenario.toml --decisions decisions.toml`` on an export in ``tmp_path``; its out dir."""
+    out = tmp_path / "run"
+    r = subprocess.run(
+        [str(CIVSIM), "run", str(tmp_path / "scenario.toml"), "--decisions", str(tmp_path / "decisions.toml"),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 def test_export_reproduces_the_session_with_civsim_run(tmp_path):
     room, files = played_and_exported(tmp_path, play)
     # the library path
@@ -345,13 +357,7 @@ def test_export_reproduces_the_session_with_civsim_run(tmp_path):
     exported = pd.read_csv(tmp_path / "timeseries.csv")
     pd.testing.assert_frame_equal(ts.drop(columns="rep"), room.game.frame())
     # the command line, as a user would run it
-    out = tmp_path / "run"
-    r = subprocess.run(
-        [str(CIVSIM), "run", str(tmp_path / "scenario.toml"), "--decisions", str(tmp_path / "decisions.toml"),
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    out = run_export(tmp_path)
     again = pd.read_csv(out / "timeseries.csv")
     pd.testing.assert_frame_equal(again, exported)
     assert (out / "timeseries.csv").read_text() == files["timeseries.csv"]
