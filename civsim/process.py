@@ -359,20 +359,24 @@ def aid_rates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mutual-aid rate per cell (B, M, G) and the aid strain per neighbourhood (B, M).
 
-    Each engaged resident counts once, in their own cell; allied
-    neighbourhoods that are not themselves in an aid window lend part of
-    theirs (:func:`civsim.rules.aid_rate`).
+    Each engaged resident counts once, in their own cell. A neighbourhood
+    that is not itself in an aid window lends its engaged share to the hit
+    neighbourhoods it is allied with, split equally among them, so a hit
+    place receives more help the more unhit places it is allied with and
+    an unhit place allied with many hit ones is spread thin
+    (:func:`civsim.rules.aid_rate`, :func:`civsim.rules.lent_aid`). Helpers
+    bear the strain of what they give (:func:`civsim.rules.aid_strain`).
     """
     active = (aid_left > 0).astype(float)
     own = engaged_cell / np.where(pop > 0, pop, 1.0)
     hood_pop = pop.sum(axis=2)
     hood_share = engaged_cell.sum(axis=2) / np.where(hood_pop > 0, hood_pop, 1.0)
-    spare = hood_share * (1.0 - active)
-    n_links = link.sum(axis=2)
-    ally = np.einsum("bmn,bn->bm", link, spare) / np.maximum(n_links, 1.0)
+    asked = np.einsum("bmn,bm->bn", link, active) * (1.0 - active)
+    lent = rules.lent_aid(hood_share, asked)
+    ally = np.einsum("bmn,bn->bm", link, lent) * active
     mu = col(P["mutual_aid"], 3)
     rate = rules.aid_rate(mu, own, ally[:, :, None], active[:, :, None])
-    return rate, rules.aid_strain(col(P["mutual_aid"], 2), active)
+    return rate, rules.aid_strain(col(P["mutual_aid"], 2), active, asked)
 
 
 # --------------------------------------------------------------------------

@@ -125,6 +125,33 @@ def test_allied_unhit_places_lend_aid():
     assert allied[0, 0, 0] == pytest.approx(0.1 + rules.ALLY_AID * 0.6)
 
 
+def test_allied_aid_adds_up_over_allies_and_is_split_among_the_hit():
+    """Two unhit allies lend twice one's aid; an unhit place allied with two hit ones splits its
+    helpers between them; lenders bear a smaller aid strain and places not asked bear none."""
+    P = {"mutual_aid": np.array([1.0])}
+    pop = np.full((1, 4, 1), 100.0)
+    engaged = np.array([[[10.0], [40.0], [40.0], [20.0]]])
+    left = np.array([[5.0, 0.0, 0.0, 0.0]])  # place 0 is hit
+    star = np.zeros((1, 4, 4))
+    star[0, 0, 1:3] = star[0, 1:3, 0] = 1.0  # 0 allied with 1 and 2
+    one = star.copy()
+    one[0, 0, 2] = one[0, 2, 0] = 0.0
+    rate_one, _ = process.aid_rates(P, engaged, pop, one, left)
+    rate_two, strain = process.aid_rates(P, engaged, pop, star, left)
+    assert rate_one[0, 0, 0] == pytest.approx(min(1.0, 0.1 + rules.ALLY_AID * 0.4))
+    assert rate_two[0, 0, 0] == pytest.approx(min(1.0, 0.1 + rules.ALLY_AID * 0.8))
+    assert strain[0].tolist() == pytest.approx(
+        [rules.AID_STRAIN, rules.AID_STRAIN * rules.ALLY_AID, rules.AID_STRAIN * rules.ALLY_AID, 0.0]
+    )
+    two_hit = np.array([[5.0, 0.0, 5.0, 0.0]])  # 0 and 2 hit, both allied with 1
+    shared = np.zeros((1, 4, 4))
+    shared[0, 1, [0, 2]] = shared[0, [0, 2], 1] = 1.0
+    rate, _ = process.aid_rates(P, engaged, pop, shared, two_hit)
+    assert rate[0, 0, 0] == pytest.approx(0.1 + rules.ALLY_AID * 0.4 / 2)
+    assert rate[0, 2, 0] == pytest.approx(min(1.0, 0.4 + rules.ALLY_AID * 0.4 / 2))
+    assert rate[0, 1, 0] == 0.0 and rate[0, 3, 0] == 0.0
+
+
 # ----------------------------------------------------------------------------
 # Coordination follows what agencies can afford
 

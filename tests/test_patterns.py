@@ -422,19 +422,22 @@ def test_f_mutual_aid_shortens_recovery(shocked_baseline):
     assert_effect(reg0, reg1, "increase", 0.05, "share of dip regained in 24 months, mutual_aid 0.3 -> 1.0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Model 2.1 measured (5 blocks x 3, 2026-12-02): the alliances preset deepens the dip of a "
-    "local shock slightly (+0.0005 [+0.0003, +0.0006]: a higher level loses more to the same relative "
-    "shock) and its faster recovery (+0.036 of the dip regained in 24 months [-0.008, +0.080]) is not "
-    "consistent over blocks (one of -0.033); allied places' aid (rules.ALLY_AID) is too small to show. "
-    "Reported, not hidden.",
-)
 def test_f_dense_alliances_shorten_recovery(shocked_baseline):
+    """The alliances preset regains more of a local shock's dip: unhit allied places lend aid.
+
+    Model 2.2: an unhit neighbourhood lends its engaged share to every hit
+    neighbourhood it is allied with, split among them, so aid grows with the
+    number of allies (rules.lent_aid). The dip itself is not smaller: aid
+    starts after the shock, and the allied locality stands higher and loses
+    more to the same relative shock; it must not be deeper by more than 0.001.
+    """
     dip0, reg0 = shocked_baseline
-    dip1, reg1 = resilience(run_arm(SHOCK, preset="alliances"))
-    assert_effect(dip0, dip1, "decrease", 0.003, "shock dip, baseline -> alliances preset")
-    assert_effect(reg0, reg1, "increase", 0.03, "share of dip regained in 24 months, baseline -> alliances")
+    arm = run_arm(SHOCK, preset="alliances")
+    pre = arm.at("largest_alliance", SHOCK["shock_month"])
+    assert_each_block(lambda b: (pre[b].mean() >= 8, f"largest alliance only {pre[b].mean():.1f}"))
+    dip1, reg1 = resilience(arm)
+    assert_effect(reg0, reg1, "increase", 0.05, "share of dip regained in 24 months, baseline -> alliances")
+    assert_at_most(dip0, dip1, 0.001, "shock dip, baseline -> alliances preset")
 
 
 def test_f_engaged_citizens_shorten_recovery(shocked_baseline):

@@ -98,6 +98,7 @@ from civsim.rules.outcomes import (  # noqa: F401
     after_shock,
     aid_rate,
     aid_strain,
+    lent_aid,
     allocation,
     apply_shock,
     next_outcomes,

@@ -13,7 +13,7 @@ AID_MONTHS = 12
 """Months after a shock during which neighbours give mutual aid toward the pre-shock level."""
 AID_STRAIN = 0.05
 """Extra monthly burnout hazard of an engaged citizen giving aid at ``mutual_aid`` = 1 (scaled by it)."""
-ALLY_AID = 0.5
+ALLY_AID = 1.0
 """Share of an allied, unhit neighbourhood's engaged residents' aid that reaches a hit one."""
 
 
@@ -62,16 +62,31 @@ def aid_rate(mutual_aid, own_share, ally_share, active):
     r"""Mutual-aid rate of a cell: ``mu * min(1, e + ALLY_AID * e_allies) * active``.
 
     e is the engaged share of the cell's own residents (each counted once),
-    :math:`e_{allies}` the mean, over the neighbourhoods allied with this one,
-    of their spare engaged share (0 for those in an aid window themselves),
-    and ``active`` 1 during the ``AID_MONTHS`` after a shock.
+    :math:`e_{allies}` the sum, over the unhit neighbourhoods allied with
+    this one, of the share each lends it (:func:`lent_aid`), and ``active``
+    1 during the ``AID_MONTHS`` after a shock.
     """
     return mutual_aid * np.minimum(1.0, own_share + ALLY_AID * ally_share) * active
 
 
-def aid_strain(mutual_aid, active):
-    """Extra burnout hazard of the engaged in a neighbourhood giving aid: ``AID_STRAIN * mu * active``."""
-    return AID_STRAIN * mutual_aid * active
+def lent_aid(engaged_share, asked):
+    """Engaged share an unhit neighbourhood lends each hit ally: ``e / asked`` (0 when none asks).
+
+    ``asked`` is the number of allied neighbourhoods in an aid window (0 for
+    a neighbourhood in one itself): its helpers split their time among them.
+    """
+    return np.where(asked > 0, engaged_share / np.maximum(asked, 1.0), 0.0)
+
+
+def aid_strain(mutual_aid, active, asked):
+    """Extra burnout hazard of the engaged in a neighbourhood giving aid.
+
+    ``AID_STRAIN * mu`` in a neighbourhood in its aid window, and
+    ``AID_STRAIN * mu * ALLY_AID`` in an unhit one lending to at least one
+    allied neighbourhood (``asked`` > 0): helpers pay for what they give.
+    """
+    lending = ALLY_AID * (asked > 0)
+    return AID_STRAIN * mutual_aid * np.maximum(active, lending)
 
 
 def after_shock(reference, aid_left, outcomes_before, hit):
