@@ -17,12 +17,13 @@ from mesa.agent import AgentSet
 from civsim import metrics, process, rules
 from civsim.agents import Agency, Citizen, Council, Network
 from civsim.model_choices import ModelChoices
+from civsim.model_networks import ModelNetworks
 from civsim.params import resolve
 from civsim.seeding import run_sequence
 from civsim.world import SHOCK_KINDS, build_world
 
 
-class CivicModel(ModelChoices, mesa.Model):
+class CivicModel(ModelChoices, ModelNetworks, mesa.Model):
     """A locality of citizens, networks, agencies and a council.
 
     Parameters
@@ -216,109 +217,6 @@ class CivicModel(ModelChoices, mesa.Model):
         )
         ctx["member_trust_mean"] = process.member_trust_mean(self.agg["member_trust"], self.agg["members"])
         self.ctx = ctx
-
-    def available_networks(self) -> list[list[int]]:
-        """Slots a citizen of each neighbourhood can join: alive and not dissolving, in slot order."""
-        out: list[list[int]] = [[] for _ in range(self.dims.M)]
-        for net in self.slots:
-            if net is not None and not net.dissolving:
-                out[net.hood].append(net.slot)
-        return out
-
-    def found_and_scale(self) -> tuple[np.ndarray, np.ndarray]:
-        """Where new networks open next month (rules.claim_slots)."""
-        alive, focus, _, _ = self.network_arrays()
-        dissolving = np.array([n is not None and n.dissolving for n in self.slots], dtype=bool)
-        wants = np.array([n is not None and n.wants_to_scale for n in self.slots], dtype=bool)
-        founders = rules.founds_network(
-            self.draws["found"],
-            self.agg["unaffiliated_engaged_hood"][0],
-            rules.NETWORK_FOUND_SIZE,
-            bool(self.p["networks_enabled"]),
-        )
-        focus_h = process.hood_focus(self.voice_cell, self.outcomes, self.pop)[0]
-        new_focus, parent = rules.claim_slots(
-            alive[0], self.world.net_hood, dissolving, founders, focus_h, wants, focus[0]
-        )
-        return np.where(new_focus >= 0, rules.campaign_focus(new_focus, self.campaign), -1), parent
-
-    def apply_networks(self, new: tuple[np.ndarray, np.ndarray]) -> None:
-        """Open founded and seeded networks; remove dissolved ones."""
-        new_focus, parent = new
-        for s in np.flatnonzero(new_focus >= 0):
-            self.slots[s] = Network(
-                self,
-                int(s),
-                int(self.world.net_hood[s]),
-                int(new_focus[s]),
-                0.0,
-                rules.NEW_NETWORK_COHESION,
-                0,
-            )
-        for s in np.flatnonzero(parent >= 0):
-            donor = self.slots[parent[s]]
-            self.slots[s].resources, donor.resources = rules.scaling_gift(donor.resources)
-        for s, net in enumerate(self.slots):
-            if net is not None and net.dissolving:
-                for other in net.allies:
-                    other.allies.discard(net)
-                net.remove()
-                self.slots[s] = None
-
-    def decide_alliances(self) -> list[tuple[mesa.Agent, mesa.Agent]]:
-        """Alliance ties at t+1, pair by pair in the documented draw order."""
-        p, S = self.p, self.dims.S
-        u = self.draws["alliance"]
-        C = self.world.cross_impact
-        live = [n if (n is not None and not n.dissolving) else None for n in self.slots]
-        ties = []
-        k = 0
-        for i in range(S):
-            for j in range(i + 1, S):
-                a, b = live[i], live[j]
-                if a is not None and b is not None:
-                    aff = rules.network_affinity(a.focus, b.focus, C, a.cohesion, b.cohesion)
-                    if rules.next_alliance(
-                        b in a.allies,
-                        aff,
-                        u[k],
-                        p["alliance_propensity"],
-                        p["alliance_decay"],
-                        bool(p["alliances_enabled"]),
-                        self.ally_pledge[i, j] | self.ally_pledge[j, i],
-                    ):
-                        ties.append((a, b))
-                k += 1
-        hood_trust = self.agg["hood_trust"][0]
-        for i in range(S):
-            for ag in self.agency_list:
-                net = live[i]
-                if net is not None:
-                    aff = rules.agency_network_affinity(
-                        ag.remit[net.focus], ag.openness, hood_trust[net.hood]
-                    )
-                    if rules.next_alliance(
-                        ag in net.allies,
-                        aff,
-                        u[k],
-                        p["alliance_propensity"],
-                        p["alliance_decay"],
-                        bool(p["alliances_enabled"]),
-                        self.ally_pledge[i, S + ag.index] | self.ally_pledge[S + ag.index, i],
-                    ):
-                        ties.append((net, ag))
-                k += 1
-        return ties
-
-    def apply_alliances(self, ties: list[tuple[mesa.Agent, mesa.Agent]]) -> None:
-        """Replace every alliance tie with the decided ones."""
-        for net in self.networks():
-            net.allies = set()
-        for ag in self.agency_list:
-            ag.allies = set()
-        for a, b in ties:
-            a.allies.add(b)
-            b.allies.add(a)
 
     def next_outcomes(self, delivery: np.ndarray) -> np.ndarray:
         """Outcomes at t+1 from delivery (1, A, K), co-production, network action and mutual aid."""

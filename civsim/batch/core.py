@@ -19,13 +19,12 @@ import pandas as pd
 from civsim import kernels, metrics, process, rules, seeding
 from civsim.batch.draws import StepDraws
 from civsim.batch.parallel import Overlap
+from civsim.batch.step import MonthlyStep
 from civsim.batch.structures import (
-    count_tie_changes,
     local_indices,
     pair_indices,
     stack_ties,
     tie_counts,
-    with_no_network,
 )
 from civsim.params import SCHEMA
 from civsim.process import col
@@ -42,7 +41,7 @@ INTERVENTIONS = (
 """Live interventions a trainer can make (see :meth:`BatchModel.intervene`)."""
 
 
-class BatchModel:
+class BatchModel(MonthlyStep):
     """B runs of the civsim model over numpy/scipy arrays.
 
     Parameters
@@ -273,7 +272,7 @@ class BatchModel:
 
     # choices of a workshop room's seats (civsim.rooms.plan), the same methods as the Mesa engine's
     def pledge_partners(self, agencies: Sequence[int], partners: Sequence[int]) -> None:
-        """Agencies ``agencies`` name ``partners`` as their coordination partners (replacing earlier names)."""
+        """Agencies ``agencies`` name ``partners`` as coordination partners (replacing earlier names)."""
         rows = list(agencies)
         self.pledge[:, rows, :] = process.pledge_rows(self.dims.A, rows, partners)
 
@@ -309,273 +308,6 @@ class BatchModel:
                 if overlap is not None:
                     overlap.join()
 
-    def _step(self, record: bool, overlap: Overlap | None = None) -> None:
-        d, P, B = self.dims, self.P, self.B
-        N, M, G, K, S, A = d.N, d.M, d.G, d.K, d.S, d.A
-        t = self.month
-        U = self._draws.draw(self.rngs, self.threads)
-        c, ag = self.council, self.agencies
-
-        agg, outcomes_t = self._agg, self.outcomes
-        voice_at_t = _Lazy(
-            lambda: process.voice_cells(self.profiles, outcomes_t, P["priority_focus"], agg["voice_type"])
-        )
-        first = t == self._first_month
-        if t % rules.MONTHS_PER_YEAR == 0 or first:
-            need_k = process.need_by_domain(self.outcomes, self.pop_share)
-            if not first:
-                voice = process.voice_by_domain(voice_at_t())
-                allied = process.allied_by_domain(
-                    self.ally, self.alive, self.net_focus, agg["members"], N, K
-                )
-                process.revise_agenda(P, c, need_k, voice, allied)
-            process.yearly_budget(P, max(t, 0) // rules.MONTHS_PER_YEAR, first, c, ag, need_k)
-
-        occurred, kind, hit = process.shock_hits(P, t, U["shock"])
-        mask = self.shock_masks[kind] * col(P["shock_size"], 2)
-        before = self.outcomes
-        self.outcomes = rules.apply_shock(self.outcomes, hit, mask[:, None, None, :], 1.0)
-        self.reference, self.aid_left = rules.after_shock(self.reference, self.aid_left, before, hit)
-        budget_hit = occurred & (kind == SHOCK_KINDS.index("budget"))
-        if budget_hit.any():
-            ag["budget"] = process.cut_budget(c, ag["budget"], np.where(budget_hit, P["shock_size"], 0.0))
-        shock_now = np.maximum(occurred.astype(float), self._shock_now)
-
-        ctx = process.cell_context(self.outcomes, c["weights"], P["priority_focus"], self.values)
-        mult = agg["mult"]
-        link = process.hood_links(self.ally, self.net_hood, M)
-        aid, strain = process.aid_rates(P, agg["engaged_cell"], self.pop, link, self.aid_left)
-
-        # Citizens: engagement, trust, membership (one compiled pass over the rules)
-        eng = self.engaged
-        thr = self._per_citizen(
-            "threshold",
-            ("participation_barrier", "outreach"),
-            lambda: rules.effective_threshold(
-                self.threshold, self.marginalised, col(P["participation_barrier"], 2), col(P["outreach"], 2)
-            ),
-        )
-        contact = self._per_citizen(
-            "contact",
-            ("outreach", "spontaneous_rate", "participation_barrier"),
-            lambda: rules.contact_probability(
-                col(P["outreach"], 2),
-                col(P["spontaneous_rate"], 2),
-                self.capacity,
-                self.marginalised,
-                col(P["participation_barrier"], 2),
-            ),
-        )
-        # the trust target depends on a citizen only through their cell
-        target = rules.trust_target(
-            ctx["match"],
-            ctx["index"] - self.trend,
-            col(c["budget_change"], 3),
-            col(P["trust_cut_sensitivity"], 3),
-        )
-        target_cell = np.repeat(target[..., None], 2, axis=-1)
-        members = agg["members"]
-        dissolving = rules.network_dissolves(
-            self.alive, members, self.net_age, col(P["network_min_members"], 2)
-        )
-        join_rate = P["join_rate"] * P["networks_enabled"]
-        engaged_next, trust_next, member_next, joining = kernels.citizen_decisions(
-            self.engaged_ties.ravel(),
-            self.degree.ravel(),
-            self.capacity.ravel(),
-            self.trust.ravel(),
-            eng.ravel(),
-            self.member.ravel(),
-            thr.ravel(),
-            contact.ravel(),
-            U["engage"].ravel(),
-            self._local["cell"].ravel(),
-            with_no_network(self.net_cohesion),
-            with_no_network(dissolving),
-            target_cell.ravel(),
-            P["contagion_weight"],
-            P["trust_engagement_weight"],
-            (col(P["burnout_rate"], 2) + strain).ravel(),
-            self._local["hood"],
-            P["trust_rate"],
-            U["join"].ravel(),
-            join_rate,
-            N,
-        )
-        count_tie_changes(self.ties, eng, engaged_next, self.engaged_ties, N, overlap)
-        avail = self.alive & ~dissolving
-        per_hood = S // M if M else 0
-        avail_h = avail.reshape(B, M, per_hood)
-        rank = np.cumsum(avail_h, axis=2) - 1
-        table = np.full((B, M, max(per_hood, 1)), -1, dtype=np.int64)
-        weight = np.zeros((B, M, max(per_hood, 1)))
-        bb, mm, jj = np.nonzero(avail_h)
-        table[bb, mm, rank[bb, mm, jj]] = mm * per_hood + jj
-        weight[bb, mm, rank[bb, mm, jj]] = members.reshape(B, M, per_hood)[bb, mm, jj] + 1.0
-        n_avail = avail_h.sum(axis=2)
-        cum = np.where(np.arange(weight.shape[2]) < n_avail[..., None], np.cumsum(weight, axis=2), np.inf)
-        joiners = np.flatnonzero(joining)
-        hood_of = self.hood_index.ravel()[joiners]
-        choice = rules.join_choice(
-            U["join"].ravel()[joiners], join_rate[joiners // N], cum.reshape(B * M, -1)[hood_of]
-        )
-        member_next[joiners] = np.where(
-            choice >= 0, table.ravel()[hood_of * table.shape[2] + np.maximum(choice, 0)], -1
-        )
-        engaged_next = engaged_next.reshape(B, N)
-        trust_next = trust_next.reshape(B, N)
-        member_next = member_next.reshape(B, N)
-
-        # Networks: resources, cohesion, dissolution, founding, scaling
-        grant = process.network_grants(c["grant_pool"], N, members)
-        res_next = np.where(
-            self.alive,
-            rules.network_resources(
-                self.net_resources, agg["member_capacity"], grant, col(P["network_dues"], 2)
-            ),
-            0.0,
-        )
-        trust_mean = process.member_trust_mean(agg["member_trust"], members)
-        coh_next = np.where(
-            self.alive, rules.network_cohesion(self.net_cohesion, trust_mean, members > 0), 0.0
-        )
-        age_next = np.where(self.alive, self.net_age + 1, 0)
-        wants = rules.network_wants_to_scale(
-            self.alive,
-            dissolving,
-            members,
-            self.net_cohesion,
-            rules.NETWORK_FOUND_SIZE,
-            U["scale"],
-            rules.SCALING_RATE,
-        )
-        founders = rules.founds_network(
-            U["found"],
-            agg["unaffiliated_engaged_hood"],
-            rules.NETWORK_FOUND_SIZE,
-            col(P["networks_enabled"], 2) > 0,
-        )
-        # only a founding neighbourhood's focus is read
-        focus_h = (
-            process.hood_focus(voice_at_t(), self.outcomes, self.pop)
-            if founders.any()
-            else np.zeros((B, M), dtype=np.int64)
-        )
-        alive_next = avail.copy()
-        new_focus, parent = kernels.claim_slots_per_run(
-            self.alive, self.net_hood, dissolving, founders, focus_h, wants, self.net_focus
-        )
-        new_focus = np.where(new_focus >= 0, rules.campaign_focus(new_focus, self.net_campaign), -1)
-        new = new_focus >= 0
-        alive_next |= new
-        focus_next = np.where(new, new_focus, self.net_focus)
-        coh_next = np.where(new, rules.NEW_NETWORK_COHESION, coh_next)
-        age_next = np.where(new, 0, age_next)
-        res_next = np.where(new, 0.0, res_next)
-        for b, s in zip(*np.nonzero(parent >= 0), strict=True):
-            res_next[b, s], res_next[b, parent[b, s]] = rules.scaling_gift(res_next[b, parent[b, s]])
-        res_next = np.where(dissolving, 0.0, res_next)
-        coh_next = np.where(dissolving, 0.0, coh_next)
-        age_next = np.where(dissolving, 0, age_next)
-
-        # Agencies: coordination ties and delivery
-        n_partners, partner_share = process.partner_remit(self.coord, self.remit_share)
-        over, room = process.coordination_room(P, ag["budget"], ag["budget0"], n_partners, c["convening"])
-        iu, ju = self._pairs["agency_i"], self._pairs["agency_j"]
-        tied = rules.next_coordination(
-            self.coord[:, iu, ju],
-            self.link[:, iu, ju],
-            U["coordination"],
-            rules.COORDINATION_PROPENSITY,
-            col(P["convening_funds"], 2),
-            np.maximum(over[:, iu], over[:, ju]),
-            room[:, iu] * room[:, ju],
-            col(P["coordination_decay"], 2),
-            col(P["coordination_enabled"], 2) > 0,
-            self.pledge[:, iu, ju] | self.pledge[:, ju, iu],
-        )
-        coord_next = np.zeros_like(self.coord)
-        coord_next[:, iu, ju] = tied
-        coord_next[:, ju, iu] = tied
-        open_c = rules.contracted_openness(
-            self.openness, col(P["social_value_weight"], 2), ag["budget"], ag["own_income"]
-        )
-        effort = rules.agency_effort(
-            ag["budget"] / rules.MONTHS_PER_YEAR,
-            ag["budget0"] / rules.MONTHS_PER_YEAR,
-            self.efficiency,
-            n_partners,
-            col(P["coordination_cost"], 2),
-            open_c,
-            col(c["convening"] / A / rules.MONTHS_PER_YEAR, 2),
-        )
-        partner_frac = n_partners / max(A - 1, 1)
-        benefit = col(P["coordination_benefit"] * P["interdependence"], 3)
-        share = rules.focused_share(self.remit_share, self.agency_focus)
-        domain = rules.domain_effort(
-            effort, share, partner_share, partner_frac, self.cross_impact_structure, benefit
-        )
-        effort_k = domain.sum(axis=1)
-
-        # Alliances between networks, and between networks and agencies
-        ally_next = self._next_alliances(U["alliance"], avail, agg["hood_trust"])
-
-        # Outcomes
-        inputs = (
-            process.delivery_inputs(P, effort_k, self.outcomes, self.pop_share)
-            + process.coproduction_inputs(
-                P,
-                process.openness_by_domain(P, domain, open_c),
-                ctx["prio"],
-                agg["unaffiliated"],
-                agg["members_k"],
-                self.pop,
-            )
-            + process.network_action_inputs(
-                process.network_action(
-                    P, self.net_resources, mult, self.alive, self.net_hood, self.net_focus, M, K
-                ),
-                self.pop,
-                G,
-            )
-        )
-        out_next = process.update_outcomes(
-            P, t, self.outcomes, self.reference, inputs, self.base, self.cross_impact_structure, aid
-        )
-
-        # Apply
-        self.engaged = engaged_next
-        self.trust = trust_next
-        self.member = member_next
-        self.alive, self.net_focus, self.net_resources = alive_next, focus_next, res_next
-        self.net_cohesion, self.net_age = coh_next, age_next
-        self.coord = coord_next
-        self.ally = ally_next
-        self.outcomes = out_next
-        self.trend = rules.next_trend(self.trend, ctx["index"])
-        self.spend = self.spend + c["budget"] / rules.MONTHS_PER_YEAR
-        self.month = t + 1
-        self._shock_now = shock_now
-        if record:
-            self._record(overlap)
-        else:
-            self._agg = self._aggregates(overlap)
-        self._shock_now = np.zeros(B)
-
-    def _per_citizen(
-        self, name: str, params: tuple[str, ...], compute: Callable[[], np.ndarray]
-    ) -> np.ndarray:
-        """A per-citizen rule result that depends only on fixed attributes and ``params``.
-
-        Computed once for each set of values of those parameters.
-        """
-        key = tuple(self.P[p].tobytes() for p in params)
-        cached = self._cache.get(name)
-        if cached is None or cached[0] != key:
-            cached = (key, compute())
-            self._cache[name] = cached
-        return cached[1]
-
     def _aggregates(self, overlap: Overlap | None = None) -> dict[str, np.ndarray]:
         """Sums over citizens for the current state, and the networks' pooled multiplier ``mult``.
 
@@ -604,48 +336,6 @@ class BatchModel:
             )
         agg["mult"] = mult
         return agg
-
-    def _next_alliances(self, u: np.ndarray, avail: np.ndarray, hood_trust: np.ndarray) -> np.ndarray:
-        P, pairs = self.P, self._pairs
-        si, sj, ns, na = pairs["net_i"], pairs["net_j"], pairs["pair_net"], pairs["pair_agency"]
-        rows, cols = pairs["rows"], pairs["cols"]
-        fa, fb = self.net_focus[:, si], self.net_focus[:, sj]
-        aff_nn = rules.network_affinity(
-            fa, fb, self.cross_impact_structure, self.net_cohesion[:, si], self.net_cohesion[:, sj]
-        )
-        ok_nn = avail[:, si] & avail[:, sj]
-        runs = np.arange(self.B)[:, None]
-        remit_focus = self.remit[runs, na, self.net_focus[:, ns]]
-        trust_s = hood_trust[:, pairs["pair_hood"]]
-        aff_na = rules.agency_network_affinity(remit_focus, self.openness[:, na], trust_s)
-        ok_na = avail[:, ns]
-        tied = self.ally[:, rows, cols]
-        new = rules.next_alliance(
-            tied,
-            np.concatenate([aff_nn, aff_na], axis=1),
-            u,
-            col(P["alliance_propensity"], 2),
-            col(P["alliance_decay"], 2),
-            col(P["alliances_enabled"], 2) > 0,
-            self.ally_pledge[:, rows, cols] | self.ally_pledge[:, cols, rows],
-        ) & np.concatenate([ok_nn, ok_na], axis=1)
-        ally = np.zeros_like(self.ally)
-        ally[:, rows, cols] = new
-        ally[:, cols, rows] = new
-        return ally
-
-
-class _Lazy:
-    """A value computed on first use, then kept (for results only some steps read)."""
-
-    def __init__(self, compute: Callable[[], np.ndarray]):
-        self._compute = compute
-        self._value: np.ndarray | None = None
-
-    def __call__(self) -> np.ndarray:
-        if self._value is None:
-            self._value = self._compute()
-        return self._value
 
 
 def run_batch(

@@ -33,9 +33,15 @@ MODEL_MODULES: tuple[str, ...] = (
     "civsim.kernels",
     "civsim.world",
     "civsim.process",
+    "civsim.process.common",
+    "civsim.process.council",
+    "civsim.process.cells",
+    "civsim.process.citizens",
+    "civsim.process.choices",
     "civsim.metrics",
     "civsim.seeding",
     "civsim.batch.core",
+    "civsim.batch.step",
     "civsim.batch.structures",
 )
 """Modules whose source decides a run's results (hashed by :func:`model_fingerprint`)."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from civsim.rules.agencies import (  # noqa: F401
     CONVENING_GAIN,
+    COORDINATION_PROPENSITY,
     FOCUS_SHARE,
     OPENNESS_COST,
     affordable_ties,
-    COORDINATION_PROPENSITY,
     agency_effort,
     contracted_openness,
     coordination_link,
@@ -46,17 +46,17 @@ from civsim.rules.citizens import (  # noqa: F401
     valued_index,
 )
 from civsim.rules.council import (  # noqa: F401
-    OUTREACH_COST,
-    TARGETING_COST,
     AGENDA_INERTIA,
     ALLIANCE_VOICE,
     INFLUENCE_THRESHOLD,
+    OUTREACH_COST,
+    TARGETING_COST,
     VOICE_COST,
     agenda_weights,
-    departmental_view,
     budget_split,
     commissioning_shares,
     council_budget,
+    departmental_view,
     lever_costs,
     normalise,
 )
@@ -98,9 +98,9 @@ from civsim.rules.outcomes import (  # noqa: F401
     after_shock,
     aid_rate,
     aid_strain,
-    lent_aid,
     allocation,
     apply_shock,
+    lent_aid,
     next_outcomes,
     next_trend,
     pressured_baseline,
