@@ -14,7 +14,12 @@ AID_MONTHS = 12
 AID_STRAIN = 0.05
 """Extra monthly burnout hazard of an engaged citizen giving aid at ``mutual_aid`` = 1 (scaled by it)."""
 ALLY_AID = 1.0
-"""Share of an allied, unhit neighbourhood's engaged residents' aid that reaches a hit one."""
+"""Weight of what an allied, unhit neighbourhood lends a hit one, relative to the hit place's own engaged.
+
+1: helpers who come through an organised alliance are taken to be as
+effective as neighbours; their time is split among the hit allies
+(:func:`lent_aid`), and they bear the aid strain in proportion.
+"""
 
 
 def allocation(need, pop_share, targeting):
