@@ -24,12 +24,35 @@ from civsim.app.room_views import (
 )
 from civsim.rooms import choices as ch
 from civsim.rooms.registry import REGISTRY, Room, RoomError, RoomView, normalise_code
-from civsim.rooms.seats import SEAT_KINDS, levers, seat_choices
+from civsim.rooms.seats import SEAT_KINDS, Seat, levers, seat_choices
 
 
 def _query(search: str | None) -> dict[str, str]:
     q = parse_qs(search or "")
     return {k: v[0] for k, v in q.items() if v}
+
+
+STORY_TITLE = "<h3>The story of the year</h3>"
+
+
+def status_html(view: RoomView, seat: Seat | None) -> str:
+    """The round, the shared headline and (for a seat) its facts: everything a year changes above the form."""
+    state = {"open": f"Year {view.round} of {view.n_rounds}: decide", "running": "The year is running…",
+             "finished": "The game is over: the host leads the debrief"}[view.state]  # fmt: skip
+    out = (
+        f'<h3 class="civsim-round-state civsim-state-{esc(view.state)}">{esc(state)}</h3>'
+        f'<div class="civsim-shared-headline">{view.drawn("headline", headline_html, shared=True)}</div>'
+    )
+    if seat is not None:
+        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in view.facts.get(seat.id, []))
+        out += f'<h3>Your part of the locality</h3><table class="civsim-my-facts">{rows}</table>'
+    return out
+
+
+def observer_html(view: RoomView) -> str:
+    """An observer's page below its title: the round, the headline and the story, drawn once per view."""
+    story = view.drawn("story", story_html, shared=True)
+    return f'{status_html(view, None)}{STORY_TITLE}<div class="civsim-story civsim-phone-story">{story}</div>'
 
 
 @solara.component
@@ -161,30 +184,23 @@ def SeatPage(code: str, token: str):
             f"<p>{esc(me.name)} · room {esc(room.code)} · {esc(view.story)}</p>"
         ),
     )
-    state = {"open": f"Year {view.round} of {view.n_rounds}: decide", "running": "The year is running…",
-             "finished": "The game is over: the host leads the debrief"}[view.state]  # fmt: skip
-    solara.HTML(
-        tag="h3", unsafe_innerHTML=esc(state), classes=["civsim-round-state", f"civsim-state-{view.state}"]
-    )
     if view.error:
         solara.Error(view.error)
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=view.drawn("headline", headline_html, shared=True),
-        classes=["civsim-shared-headline"],
-    )
-    if seat is not None:
-        solara.HTML(tag="h3", unsafe_innerHTML="Your part of the locality")
-        rows = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in view.facts.get(seat.id, []))
-        solara.HTML(tag="table", unsafe_innerHTML=rows, classes=["civsim-my-facts"])
-        if seat.decides and view.state == "open":
-            DecisionForm(room, token, seat.id, view)
+    if seat is None:  # an observer's page: everything a year changes in one widget, one message an update
+        solara.HTML(tag="div", unsafe_innerHTML=view.drawn("observer", observer_html),
+                    classes=["civsim-phone-status"])  # fmt: skip
+    else:  # the seat's form sits between the round (with the seat's facts) and the story
+        status = view.drawn(f"status-{seat.id}", lambda v: status_html(v, seat))
+        solara.HTML(tag="div", unsafe_innerHTML=status, classes=["civsim-phone-status"])
+        if seat.decides:  # hidden, not removed, when the game ends: one message, not one per widget closed
+            closed = [] if view.state == "open" else ["civsim-form-closed"]
+            with solara.Div(classes=["civsim-form", *closed]):
+                DecisionForm(room, token, seat.id, view)
         if SEAT_KINDS[seat.kind].not_yet:
             solara.Text(SEAT_KINDS[seat.kind].not_yet, classes=["civsim-lever-help"])
-    # drawn from the start (empty), so a year's results update these widgets instead of creating them
-    solara.HTML(tag="h3", unsafe_innerHTML="The story of the year")
-    solara.HTML(tag="div", unsafe_innerHTML=view.drawn("story", story_html, shared=True),
-                classes=["civsim-story", "civsim-phone-story"])  # fmt: skip
+        # drawn from the start (empty), so a year's results update these widgets instead of creating them
+        solara.HTML(tag="div", unsafe_innerHTML=STORY_TITLE + view.drawn("story", story_html, shared=True),
+                    classes=["civsim-story", "civsim-phone-story"])  # fmt: skip
 
     def leave():
         try:
@@ -202,9 +218,14 @@ def SeatPage(code: str, token: str):
 def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
     seat = room.game.seat(seat_id)
     standing = view.standing.get(seat_id, {})
-    values, set_values = solara.use_state(dict(standing))
-    # a new round starts from the standing choices (the same widgets, updated rather than rebuilt)
-    solara.use_effect(lambda: set_values(dict(standing)), [view.round])
+    # this round's values; a new round starts from the standing choices without a second re-render
+    # (the values are kept with their round, not reset by an effect after the year's update)
+    kept, set_kept = solara.use_state((view.round, dict(standing)))
+    values = kept[1] if kept[0] == view.round else dict(standing)
+
+    def set_values(update):
+        set_kept(lambda old: (view.round, update(old[1] if old[0] == view.round else dict(standing))))
+
     error, set_error = solara.use_state("")
     sent = next((s.decided for s in view.seats if s.id == seat_id), False)
     params = view.params
@@ -236,8 +257,9 @@ def DecisionForm(room: Room, token: str, seat_id: str, view: RoomView):
         "Change my decision" if sent else f"Decide for year {view.round}",
         on_click=send, color="primary", classes=["civsim-decide"], style={"width": "100%"},
     )  # fmt: skip
-    if sent:
-        solara.Success("Sent. You can change it until the year runs.", classes=["civsim-sent"])
+    # always drawn (empty until sent): a new round updates it rather than removing a widget
+    sent_note = '<div class="civsim-sent">Sent. You can change it until the year runs.</div>' if sent else ""
+    solara.HTML(tag="div", unsafe_innerHTML=sent_note, classes=["civsim-sent-note"])
     if error:
         solara.Error(error, classes=["civsim-decide-error"])
 

@@ -53,6 +53,15 @@ def _default_base() -> str:
     return f"http://{host}" if host else "http://127.0.0.1:8765"
 
 
+def host_left_html(view) -> str:
+    """Who sits where, the headline and the bars (the host's left column), drawn once per view."""
+    return (
+        f'<div class="civsim-host-seats">{view.drawn("seats", seats_html)}</div>'
+        f'<div class="civsim-host-headline">{view.drawn("headline", headline_html, shared=True)}</div>'
+        f"<div>{view.drawn('bars', bars_html, shared=True)}</div>"
+    )
+
+
 @solara.component
 def Room():
     hosting, set_hosting = solara.use_state(None)
@@ -171,14 +180,12 @@ def HostRoom(code: str, host: str, on_leave):
             solara.HTML(tag="div", unsafe_innerHTML=esc(link), classes=["civsim-room-link"])
         solara.HTML(tag="div", unsafe_innerHTML=qr_svg(link), classes=["civsim-room-qr"])
         with solara.Column(gap="6px"):
-            solara.HTML(tag="h2", unsafe_innerHTML=esc(f"{view.story}: year {view.round} of {view.n_rounds}"))
             state = {"open": "Round open: seats are deciding", "running": "The year is running…",
                      "finished": "All years played: debrief"}[view.state]  # fmt: skip
-            solara.HTML(
-                tag="div",
-                unsafe_innerHTML=esc(state),
-                classes=["civsim-host-state", f"civsim-state-{view.state}"],
-            )
+            # the year and the state in one widget: one message an update, not two
+            solara.HTML(tag="div", unsafe_innerHTML=(
+                f"<h2>{esc(f'{view.story}: year {view.round} of {view.n_rounds}')}</h2>"
+                f'<div class="civsim-host-state civsim-state-{esc(view.state)}">{esc(state)}</div>'))  # fmt: skip
             with solara.Row(gap="8px", style={"flex-wrap": "wrap"}):
                 solara.Button("Run the year now", on_click=lambda: act(lambda: room.close_round(host)),
                               disabled=view.state != "open", color="primary", classes=["civsim-close-round"])  # fmt: skip
@@ -206,16 +213,8 @@ def HostRoom(code: str, host: str, on_leave):
         solara.lab.Tab("Debrief")
     if tab == 0:
         with solara.Columns([2, 3]):
-            with solara.Column():
-                solara.HTML(
-                    tag="div", unsafe_innerHTML=view.drawn("seats", seats_html), classes=["civsim-host-seats"]
-                )
-                solara.HTML(
-                    tag="div",
-                    unsafe_innerHTML=view.drawn("headline", headline_html, shared=True),
-                    classes=["civsim-host-headline"],
-                )
-                solara.HTML(tag="div", unsafe_innerHTML=view.drawn("bars", bars_html, shared=True))
+            with solara.Column():  # seats, headline and bars in one widget: one message an update, not three
+                solara.HTML(tag="div", unsafe_innerHTML=view.drawn("host-left", host_left_html))
             with solara.Column():
                 solara.HTML(
                     tag="div", unsafe_innerHTML=view.drawn("graph", graph_html), style="max-width: 520px"

@@ -49,6 +49,8 @@ ROOM_CSS = """
 .civsim-headline div { background: #f3f6f8; border-radius: 6px; padding: 4px 10px; }
 .civsim-headline b { display: block; font-size: 1.3rem; }
 .civsim-story-year p { margin: 0.2rem 0; }
+.civsim-form-closed { display: none; }
+.civsim-sent { background: #e8f5e9; color: #1b5e20; border-radius: 4px; padding: 8px 12px; margin: 6px 0; }
 /* Solara's "runs on Solara" badge covers buttons on a phone: hidden on the room pages only */
 div[style*="position: absolute"][style*="bottom: 0px"][style*="right: 0px"]:has(a[href="https://solara.dev"]) { display: none !important; }
 """
@@ -340,3 +342,19 @@ def replay_summary(replay: dict) -> list[str]:
             else "Their effect changed sign between seeds: chance mattered as much as the decisions."
         ),
     ]
+
+
+def _log_collections(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006 (a cell)
+    """With ``CIVSIM_ROOM_TIMING`` set, also log every collection of the older generations that took
+    over 10 ms to ``<log>.gc``: start, generation, seconds (scripts/room_scale.py counts them per year)."""
+    if phase == "start":
+        started[0] = time.time()
+    elif info.get("generation", 0) >= 1 and time.time() - started[0] > 0.01:
+        with _timing_lock, open(TIMING_LOG + ".gc", "a") as fh:
+            fh.write(f"{started[0]:.3f} {info['generation']} {time.time() - started[0]:.3f}\n")
+
+
+if TIMING_LOG:
+    import gc
+
+    gc.callbacks.append(_log_collections)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from civsim.params import ParamError
+from civsim.rooms import gc_hold
 from civsim.rooms.game import Game
 from civsim.rooms.room_limits import MAX_PARTICIPANTS, MAX_TIMER, RoomError, clean_name
 from civsim.rooms.room_view import Participant, RoomView, SeatStatus
@@ -228,6 +229,7 @@ class Room:
         self.state = "running"
         self.deadline = None
         self._bump()
+        gc_hold.hold()  # no automatic garbage collection while the year runs and its results go out
         _pool.submit(self._run_year, choices)
 
     def _run_year(self, choices: dict[str, dict[str, float]]) -> None:
@@ -246,6 +248,7 @@ class Room:
             self.state = "finished" if self.game.finished else "open"
             self._touch()
             self._bump()
+        gc_hold.extend()
 
     def run_now(self, choices: dict[str, dict[str, float]] | None = None) -> None:
         """Run the pending year in this thread (tests and scripts); same path as the worker."""

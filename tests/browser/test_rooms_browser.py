@@ -183,8 +183,8 @@ def test_host_and_seven_phones_play_three_years(browser, room_server, screenshot
     host.wait_for_selector(".civsim-state-finished", timeout=60_000)
     for page in phones.values():
         page.wait_for_selector(".civsim-state-finished")
-        # the page's widgets arrive in several messages: the form goes with the same update
-        page.wait_for_selector(".civsim-decide", state="detached", timeout=30_000)
+        # the page's widgets arrive in several messages: the form is hidden with the same update
+        page.wait_for_selector(".civsim-decide", state="hidden", timeout=30_000)
 
     # debrief: decisions against the curves, replay with other seeds, export
     host.click(".v-tab:has-text('Debrief')")
