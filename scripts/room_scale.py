@@ -37,7 +37,24 @@ new MutationObserver(() => {
     if (!(y in window.__seen)) window.__seen[y] = {t: Date.now(), ran: Number(e.dataset.ranAt)};
   });
 }).observe(document, {subtree: true, childList: true});
+window.__msgs = [];  // [arrival ms, bytes] of every message the server sent this page
+const WS = window.WebSocket;
+window.WebSocket = function (...a) {
+  const ws = new WS(...a);
+  ws.addEventListener('message', ev => {
+    const d = ev.data;
+    window.__msgs.push([Date.now(), typeof d === 'string' ? d.length : (d.byteLength || d.size || 0)]);
+  });
+  return ws;
+};
+window.WebSocket.prototype = WS.prototype;
+Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 """
+ARRIVALS = """(y) => {
+  const s = window.__seen[y], m = window.__msgs.filter(x => x[0] >= s.ran - 50 && x[0] <= s.t);
+  return {first: m.length ? m[0][0] : s.t, last: m.length ? m[m.length - 1][0] : s.t, n: m.length,
+          bytes: m.reduce((a, x) => a + x[1], 0)};
+}"""
 
 
 TIMING = Path(os.environ.get("TMPDIR", "/tmp")) / f"civsim-room-timing-{os.getpid()}.log"
@@ -162,6 +179,12 @@ def run(browser, url: str, args) -> None:
     print(f"setup: {args.rooms} rooms, {len(everyone)} participant pages (big room {args.big}), "
           f"{len(hosts)} host pages in {time.time() - t0:.0f} s; join (page load to seat view) "
           f"median {statistics.median(joins):.2f} s, max {max(joins):.2f} s", flush=True)  # fmt: skip
+    if SERVER:  # what the pages cost while nothing happens (the browsers share the server's cores here)
+        idle0 = (cpu_seconds(SERVER[0]), cpu_seconds(), time.time())
+        time.sleep(5)
+        idle1 = (cpu_seconds(SERVER[0]), cpu_seconds(), time.time())
+        print(f"idle ({idle1[2] - idle0[2]:.1f} s, nothing happening): CPU server {idle1[0] - idle0[0]:.2f} s, "
+              f"browsers {idle1[1] - idle0[1]:.2f} s", flush=True)  # fmt: skip
     for year in range(1, args.years + 1):
         t = time.time()
         for i in range(len(SEATS)):  # rooms interleaved, so their years run at about the same time
@@ -174,7 +197,9 @@ def run(browser, url: str, args) -> None:
         cpu0 = (cpu_seconds(SERVER[0]) if SERVER else 0.0, cpu_seconds(), time.time())
         pages = everyone + hosts
         for p in pages:
-            p.wait_for_function(f"() => window.__seen && window.__seen['{year}']", timeout=180_000)
+            # polled every 200 ms, not every animation frame: the time shown is stamped by the page's own
+            # observer, and frame-by-frame polling would add browser work to the cores the server uses
+            p.wait_for_function(f"() => window.__seen && window.__seen['{year}']", polling=200, timeout=180_000)
         cpu1 = (cpu_seconds(SERVER[0]) if SERVER else 0.0, cpu_seconds(), time.time())
         lat = []
         ran = []
@@ -185,12 +210,30 @@ def run(browser, url: str, args) -> None:
         lat.sort()
         big = [(p.evaluate(f"() => window.__seen['{year}']")) for p in deciders[0] + watchers]
         big_lat = sorted((s["t"] - s["ran"]) / 1000.0 for s in big)
+        host_lat = max(
+            (s["t"] - s["ran"]) / 1000.0
+            for s in (h.evaluate(f"() => window.__seen['{year}']") for h in hosts)
+        )
         p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
         print(
             f"year {year}: {len(pages)} pages; {len(SEATS) * len(deciders)} decisions sent in {decide_s:.1f} s; "
             f"years of the {len(deciders)} rooms done within {max(ran) - min(ran):.1f} s of each other; "
             f"update latency (year done -> shown) median {statistics.median(lat):.2f} s, p95 {p95:.2f} s, "
-            f"max {lat[-1]:.2f} s; big room ({len(big_lat)} phones) max {big_lat[-1]:.2f} s",
+            f"max {lat[-1]:.2f} s; big room ({len(big_lat)} phones) max {big_lat[-1]:.2f} s; hosts max {host_lat:.2f} s",
+            flush=True,
+        )
+        arr = [(p.evaluate(f"() => window.__seen['{year}']"), p.evaluate(ARRIVALS, str(year))) for p in pages]
+        first = sorted((a["first"] - s["ran"]) / 1000.0 for s, a in arr)
+        last = sorted((a["last"] - s["ran"]) / 1000.0 for s, a in arr)
+        draw = sorted((s["t"] - a["last"]) / 1000.0 for s, a in arr)
+        msgs = sorted(a["n"] for _, a in arr)
+        kb = sorted(a["bytes"] / 1000.0 for _, a in arr)
+        print(
+            f"  browser side, year {year}: first message arrived (after the year done) median "
+            f"{statistics.median(first):.2f} s, max {first[-1]:.2f} s; last message before the story showed median "
+            f"{statistics.median(last):.2f} s, max {last[-1]:.2f} s; story shown after that last message median "
+            f"{statistics.median(draw) * 1000:.0f} ms, max {draw[-1] * 1000:.0f} ms; messages per page median "
+            f"{statistics.median(msgs):.0f} (max {msgs[-1]}), {statistics.median(kb):.1f} kB (max {kb[-1]:.1f} kB)",
             flush=True,
         )
         if SERVER:  # who used the two cores from the last decision sent until every page showed the year
@@ -200,6 +243,13 @@ def run(browser, url: str, args) -> None:
                 f"{os.getloadavg()[0]:.1f}",
                 flush=True,
             )
+        gc_log = Path(f"{TIMING}.gc")
+        if gc_log.exists():  # full collections stop every thread: did one fall in this year's update?
+            lo, hi = min(ran), max(s["t"] / 1000.0 for s, _ in arr)
+            full = [float(r.split()[2]) for r in gc_log.read_text().splitlines()
+                    if r.split()[1] == "2" and lo <= float(r.split()[0]) <= hi]  # fmt: skip
+            print(f"  full garbage collections in the server during the update: {len(full)} ({sum(full):.2f} s)",
+                  flush=True)  # fmt: skip
         if TIMING.exists():  # the server's share: year done -> this tab's page re-rendered and sent
             rows = [ln.split() for ln in TIMING.read_text().splitlines()]
             rows = [r for r in rows if int(r[1]) == year and float(r[2]) > 0]
