@@ -72,7 +72,10 @@ def test_presets_dock_exactly(preset):
 
 
 def test_docking_with_replicate_key_and_live_mechanisms():
-    """A replicate key and every stochastic mechanism on (random shocks, grants, budget shock; scaling at its constant rate)."""
+    """A replicate key and every stochastic mechanism on.
+
+    Random shocks, grants, a budget shock; scaling at its constant rate.
+    """
     params = resolve(
         {
             "n_citizens": 800,

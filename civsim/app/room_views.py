@@ -269,7 +269,10 @@ def timeline_figure(view: RoomView, replay: dict | None = None):
     for r in view.rounds:
         text = (
             "<br>".join(
-                esc(f"{_seat_title(view, sid)}: " + ", ".join(f"{k} {describe(k, v)}" for k, v in vals.items()))
+                esc(
+                    f"{_seat_title(view, sid)}: "
+                    + ", ".join(f"{k} {describe(k, v)}" for k, v in vals.items())
+                )
                 for sid, vals in r.changed.items()
             )
             or "no changes"

@@ -54,7 +54,9 @@ def overstretch(n_partners, affordable):
     return np.where(n_partners > affordable, 1.0 - affordable / np.maximum(n_partners, 1.0), 0.0)
 
 
-def next_coordination(tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled, pledged=False):
+def next_coordination(
+    tied, link, u, propensity, convening, over_pair, room_pair, decay, enabled, pledged=False
+):
     r"""Coordination ties at t+1 for agency pairs.
 
     A tie forms with probability :math:`p\,\ell_{ab}(1 + \gamma F)` (linked
