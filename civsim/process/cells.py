@@ -168,7 +168,7 @@ def aid_rates(
     hood_share = engaged_cell.sum(axis=2) / np.where(hood_pop > 0, hood_pop, 1.0)
     asked = np.einsum("bmn,bm->bn", link, active) * (1.0 - active)
     lent = rules.lent_aid(hood_share, asked)
-    ally = np.einsum("bmn,bn->bm", link, lent) * active
+    ally = np.einsum("bmn,bn->bm", link, lent)
     mu = col(P["mutual_aid"], 3)
     rate = rules.aid_rate(mu, own, ally[:, :, None], active[:, :, None])
     return rate, rules.aid_strain(col(P["mutual_aid"], 2), active, asked)

@@ -89,4 +89,5 @@ def _start_releaser() -> None:
 
 
 def held() -> bool:
+    """Whether automatic collection is held off now."""
     return _state["until"] is not None
